@@ -1,0 +1,174 @@
+# cvmctl: one non-recursive GNU Makefile. Everything builds into $(BUILD).
+#   make                 build cvmctl, the runtimes and the example images
+#   make check           install what is missing, build, run every test (gcc, then clang +
+#                        SANITIZE=address,undefined); the last line is prove's summary
+#   make demo            build and run the example deployments
+#   make bench           run the benchmarks in bench/
+#   make fuzz            build libFuzzer targets with clang into build/fuzz
+#   make format          clang-format the tree; make check-format checks it
+
+BUILD ?= build
+CC ?= cc
+SANITIZE ?=
+PKGS := yaml-0.1 libcrypto
+
+WARN := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla \
+        -Wwrite-strings -fno-common
+ifeq ($(shell $(CC) --version 2>/dev/null | grep -c clang),0)
+WARN += -Wjump-misses-init
+endif
+
+SAN_FLAGS := $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all)
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+INCLUDES := -Ipkg/base -Ipkg/monitor -Ipkg/runtime
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(CFLAGS) $(WARN) $(SAN_FLAGS) $(INCLUDES) $(PKG_CFLAGS) -MMD -MP
+ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
+LIBS = $(PKG_LIBS) -lpthread
+
+# Code that runs inside cVMs: freestanding, position-independent, no sanitizers, only
+# R_X86_64_RELATIVE relocations (hidden visibility + -Bsymbolic resolve everything locally).
+GUEST_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-stack-protector -fPIC -fvisibility=hidden \
+                -fno-asynchronous-unwind-tables -Wall -Wextra -Ipkg/monitor/abi -Iruntimes/baremetal
+GUEST_LDFLAGS := -shared -nostdlib -Wl,-Bsymbolic -Wl,-e,_start -Wl,-z,noexecstack \
+                 -Wl,--no-undefined -Wl,--hash-style=gnu
+
+all: deps $(BUILD)/cvmctl images
+
+# ---- dependencies -------------------------------------------------------------------------
+.PHONY: deps
+deps:
+	@scripts/install-deps.sh --if-missing
+
+# ---- host libraries -----------------------------------------------------------------------
+BASE_SRC := $(wildcard pkg/base/*.c)
+MONITOR_SRC := $(wildcard pkg/monitor/*.c) $(wildcard pkg/monitor/arch/*/*.c) \
+               pkg/monitor/arch/x86_64/switch.S
+RUNTIME_SRC := $(wildcard pkg/runtime/*.c)
+CMD_SRC := $(wildcard cmd/cvmctl/*.c)
+
+objs = $(patsubst %,$(BUILD)/obj/%.o,$(1))
+
+$(BUILD)/obj/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%.S.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/libcvm_base.a: $(call objs,$(BASE_SRC))
+$(BUILD)/libcvm_monitor.a: $(call objs,$(MONITOR_SRC))
+$(BUILD)/libcvm_runtime.a: $(call objs,$(RUNTIME_SRC))
+$(BUILD)/libcvm_%.a:
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+LIBCVM = $(BUILD)/libcvm_runtime.a $(BUILD)/libcvm_monitor.a $(BUILD)/libcvm_base.a
+
+$(BUILD)/cvmctl: $(call objs,$(CMD_SRC)) $(LIBCVM)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+# ---- guest code ----------------------------------------------------------------------------
+BAREMETAL_SRC := $(wildcard runtimes/baremetal/*.c)
+BAREMETAL_OBJ := $(patsubst %.c,$(BUILD)/guest/%.o,$(BAREMETAL_SRC))
+
+$(BUILD)/guest/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_CFLAGS) -MMD -MP -c $< -o $@
+
+# guest_so(output, sources, extra ldflags): a baremetal runtime linked with the crt.
+define guest_so
+$(1): $(patsubst %.c,$(BUILD)/guest/%.o,$(2)) $(BAREMETAL_OBJ)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(GUEST_CFLAGS) $$(GUEST_LDFLAGS) $(3) -o $$@ $$^
+endef
+
+# Example images: images/<name>/<name>.yaml plus one lib<prog>.so per images/<name>/<prog>.c.
+IMAGES := $(notdir $(wildcard images/*))
+image_sos = $(patsubst images/$(1)/%.c,$(BUILD)/images/$(1)/lib%.so,$(wildcard images/$(1)/*.c))
+$(foreach img,$(IMAGES),$(foreach src,$(wildcard images/$(img)/*.c),\
+  $(eval $(call guest_so,$(BUILD)/images/$(img)/lib$(basename $(notdir $(src))).so,$(src),))))
+$(BUILD)/images/%.yaml:
+	@mkdir -p $(dir $@)
+	cp $< $@
+$(foreach img,$(IMAGES),$(eval $(BUILD)/images/$(img)/$(img).yaml: images/$(img)/$(img).yaml))
+
+.PHONY: images
+images: $(foreach img,$(IMAGES),$(call image_sos,$(img)) $(BUILD)/images/$(img)/$(img).yaml)
+
+# ---- tests ---------------------------------------------------------------------------------
+# Test runtimes: tests/runtimes/<name>.c -> lib<name>.so; a few need special link options.
+TEST_RT_SRC := $(wildcard tests/runtimes/*.c)
+TEST_RT := $(patsubst tests/runtimes/%.c,$(BUILD)/tests/runtimes/lib%.so,$(TEST_RT_SRC))
+test_rt_ldflags = $(if $(filter relr,$(1)),-Wl,-z,pack-relative-relocs) \
+                  $(if $(filter plt,$(1)),-Wl,-z,lazy)
+$(foreach src,$(TEST_RT_SRC),$(eval $(call guest_so,$(patsubst tests/runtimes/%.c,$(BUILD)/tests/runtimes/lib%.so,$(src)),$(src),$(call test_rt_ldflags,$(basename $(notdir $(src)))))))
+# libplt.so calls an exported function through the PLT: built without -Bsymbolic.
+$(BUILD)/tests/runtimes/libplt.so: GUEST_LDFLAGS := $(filter-out -Wl$(comma)-Bsymbolic,$(GUEST_LDFLAGS))
+comma := ,
+
+UNIT_SRC := $(wildcard tests/unit/test-*.c)
+UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
+$(BUILD)/tests/unit/test-%: $(BUILD)/obj/tests/unit/test-%.c.o $(BUILD)/obj/tests/unit/tap.c.o $(LIBCVM)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz-*.c)
+FUZZ_REPLAY := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(FUZZ_SRC))
+$(BUILD)/tests/fuzz/fuzz-%: $(BUILD)/obj/tests/fuzz/fuzz-%.c.o $(BUILD)/obj/tests/fuzz/replay.c.o $(LIBCVM)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+HOSTCALL_TABLE := $(BUILD)/tools/hostcall-table
+$(HOSTCALL_TABLE): $(BUILD)/obj/tools/hostcall-table.c.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^
+
+.PHONY: test-bins check check-one
+test-bins: all $(TEST_RT) $(UNIT_BIN) $(FUZZ_REPLAY) $(HOSTCALL_TABLE)
+
+check-one: test-bins
+	CVM_BUILD=$(BUILD) prove -j2 $(UNIT_BIN) tests/e2e/t*.sh
+
+check: deps
+	$(MAKE) check-one
+	$(MAKE) BUILD=build/sanitize CC=clang SANITIZE=address,undefined check-one
+
+# ---- demo, benchmarks, fuzzing ------------------------------------------------------------
+.PHONY: demo bench fuzz
+demo: all
+	@scripts/demo.sh $(BUILD)
+
+BENCH_BIN := $(BUILD)/bench/bench-monitor
+$(BENCH_BIN): $(BUILD)/obj/bench/bench-monitor.c.o $(LIBCVM)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+bench: all $(TEST_RT) $(BENCH_BIN)
+	$(BENCH_BIN) $(BUILD)
+
+fuzz: deps
+	$(MAKE) BUILD=build/fuzz CC=clang SANITIZE=fuzzer,address,undefined FUZZ_LIBFUZZER=1 \
+	  build/fuzz/libcvm_runtime.a build/fuzz/libcvm_monitor.a build/fuzz/libcvm_base.a
+	@mkdir -p build/fuzz/bin
+	for f in $(FUZZ_SRC); do \
+	  clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(INCLUDES) \
+	    $(PKG_CFLAGS) $$f -o build/fuzz/bin/$$(basename $$f .c) \
+	    build/fuzz/libcvm_runtime.a build/fuzz/libcvm_monitor.a build/fuzz/libcvm_base.a \
+	    $(LIBS) || exit 1; \
+	done
+	@echo "run e.g.: build/fuzz/bin/fuzz-elf tests/fuzz/corpus/elf"
+
+# ---- formatting -----------------------------------------------------------------------------
+FORMAT_SRC = $(shell git ls-files '*.c' '*.h')
+.PHONY: format check-format clean
+format:
+	clang-format -i $(FORMAT_SRC)
+check-format:
+	clang-format --dry-run --Werror $(FORMAT_SRC)
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,40 @@
+/* Shared pieces of the cvmctl commands: the command table entry, exit codes, messages. */
+#ifndef CVMCTL_CLI_H
+#define CVMCTL_CLI_H
+
+#include <stdio.h>
+
+struct cvm_error;
+
+/* Exit codes (specs/cli.md §1); anything else is the workload's own code. */
+enum {
+    CVMCTL_EXIT_OK = 0,
+    CVMCTL_EXIT_FAILED = 125,
+    CVMCTL_EXIT_CANNOT_EXEC = 126,
+    CVMCTL_EXIT_NOT_FOUND = 127,
+};
+
+struct cvmctl_command {
+    const char *name;
+    const char *summary;
+    const char *const *usage; /* lines; the first is the synopsis */
+    int (*run)(int argc, char **argv);
+};
+
+extern const struct cvmctl_command cvmctl_cmd_help;
+extern const struct cvmctl_command cvmctl_cmd_monitor;
+extern const struct cvmctl_command cvmctl_cmd_version;
+
+const struct cvmctl_command *cvmctl_find_command(const char *name);
+void cvmctl_print_overview(FILE *out);
+void cvmctl_print_usage(FILE *out, const struct cvmctl_command *cmd);
+
+/* "cvmctl: error: <message>" on stderr. */
+void cvmctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Reports err and returns CVMCTL_EXIT_FAILED, or the exit code its class maps to. */
+int cvmctl_fail(const struct cvm_error *err);
+/* Misuse: one precise line plus the pointer to --help; returns 125. */
+int cvmctl_misuse(const struct cvmctl_command *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#endif

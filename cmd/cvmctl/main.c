@@ -1,0 +1,94 @@
+/* cvmctl: the command table and the dispatch to one subcommand per file. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base.h"
+#include "cli.h"
+#include "monitor.h"
+
+/* Sorted by name; `cvmctl --help` lists them in this order. */
+static const struct cvmctl_command *const commands[] = {
+    &cvmctl_cmd_help,
+    &cvmctl_cmd_monitor,
+    &cvmctl_cmd_version,
+};
+
+const struct cvmctl_command *cvmctl_find_command(const char *name)
+{
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(commands[i]->name, name) == 0)
+            return commands[i];
+    return NULL;
+}
+
+void cvmctl_print_overview(FILE *out)
+{
+    fprintf(out, "usage: cvmctl [--help | --version] <command> [<args>]\n\n"
+                 "Build, sign, distribute and run cVMs: compartments that share one address\n"
+                 "space, each confined to its own window of memory.\n\n"
+                 "Commands:\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(out, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
+    fprintf(out, "\nBackend '%s': %s\n\nSee 'cvmctl help <command>' for a command's options.\n",
+            cvm_monitor_backend_name(),
+            cvm_monitor_backend_isolates()
+                ? "windows are enforced by hardware capabilities."
+                : "cVMs run as threads of the cvmctl process and their windows are\n"
+                  "not enforced: this machine has no capability hardware.");
+}
+
+void cvmctl_print_usage(FILE *out, const struct cvmctl_command *cmd)
+{
+    fprintf(out, "usage: %s\n", cmd->usage[0]);
+    for (size_t i = 1; cmd->usage[i]; i++)
+        fprintf(out, "%s\n", cmd->usage[i]);
+}
+
+void cvmctl_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("cvmctl: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int cvmctl_fail(const struct cvm_error *err)
+{
+    cvmctl_error("%s", err ? err->message : "unknown failure");
+    return CVMCTL_EXIT_FAILED;
+}
+
+int cvmctl_misuse(const struct cvmctl_command *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("cvmctl: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nsee 'cvmctl %s --help'\n", cmd->name);
+    va_end(ap);
+    return CVMCTL_EXIT_FAILED;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        cvmctl_print_overview(stderr);
+        return CVMCTL_EXIT_FAILED;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+        cvmctl_print_overview(stdout);
+        return CVMCTL_EXIT_OK;
+    }
+    if (strcmp(name, "--version") == 0)
+        name = "version";
+    const struct cvmctl_command *cmd = cvmctl_find_command(name);
+    if (!cmd) {
+        fprintf(stderr, "cvmctl: '%s' is not a cvmctl command\nsee 'cvmctl --help'\n", name);
+        return CVMCTL_EXIT_FAILED;
+    }
+    return cmd->run(argc - 1, argv + 1);
+}

@@ -1,0 +1,37 @@
+/* cvmctl version: the program's version and the monitor backend it carries. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "monitor.h"
+
+#ifndef CVMCTL_VERSION
+#define CVMCTL_VERSION "0.1.0"
+#endif
+
+static const char *const version_usage[] = {
+    "cvmctl version",
+    "",
+    "Prints the cvmctl version and the monitor backend.",
+    NULL,
+};
+
+static int version_run(int argc, char **argv)
+{
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        cvmctl_print_usage(stdout, &cvmctl_cmd_version);
+        return CVMCTL_EXIT_OK;
+    }
+    if (argc > 1)
+        return cvmctl_misuse(&cvmctl_cmd_version, "unexpected argument '%s'", argv[1]);
+    printf("cvmctl version %s\nmonitor backend: %s\n", CVMCTL_VERSION,
+           cvm_monitor_backend_name());
+    return CVMCTL_EXIT_OK;
+}
+
+const struct cvmctl_command cvmctl_cmd_version = {
+    .name = "version",
+    .summary = "Show the cvmctl version",
+    .usage = version_usage,
+    .run = version_run,
+};

@@ -1,0 +1,13 @@
+/* Public header of pkg/base: errors, cleanup, bounded buffers, logging, paths. */
+#ifndef CVM_BASE_H
+#define CVM_BASE_H
+
+#include "buf.h"
+#include "cleanup.h"
+#include "error.h"
+#include "log.h"
+#include "path.h"
+
+CVM_DEFINE_CLEANUP(struct cvm_error *, cvm_error_free)
+
+#endif

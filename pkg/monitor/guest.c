@@ -1,0 +1,96 @@
+/* Guest pointer checks (specs/hostcall-abi.md §3): a pointer a cVM hands the monitor must lie
+ * wholly inside that cVM's window or a region granted to it; otherwise -EFAULT. */
+#include <errno.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static bool region_has(uintptr_t lo, uint64_t size, uintptr_t addr, uint64_t len)
+{
+    return addr >= lo && addr - lo <= size && len <= size - (addr - lo);
+}
+
+void *cvm_guest_ptr(struct cvm_vm *vm, uintptr_t addr, uint64_t len)
+{
+    if (region_has(vm->base, vm->end - vm->base, addr, len))
+        return (void *)addr;
+    size_t n = atomic_load_explicit(&vm->n_grants, memory_order_acquire);
+    for (size_t i = 0; i < n; i++)
+        if (region_has(vm->grants[i].addr, vm->grants[i].size, addr, len))
+            return (void *)addr;
+    return NULL;
+}
+
+/* Copies a NUL-terminated guest string of at most out_size - 1 bytes; -EFAULT when it leaves
+ * the caller's memory, -ENAMETOOLONG when it does not fit. Returns its length. */
+long cvm_guest_string(struct cvm_vm *vm, uintptr_t addr, char *out, size_t out_size)
+{
+    size_t got = 0;
+    while (got < out_size) {
+        /* Read up to the end of the current page, so a string ending just before an
+         * unreadable page is still accepted. */
+        uintptr_t at = addr + got;
+        if (at < addr)
+            return -EFAULT;
+        size_t chunk = CVM_PAGE - (at & (CVM_PAGE - 1));
+        if (chunk > out_size - got)
+            chunk = out_size - got;
+        long r = cvm_guest_read(vm, out + got, at, chunk);
+        if (r < 0)
+            return r;
+        char *nul = memchr(out + got, 0, chunk);
+        if (nul)
+            return (long)(nul - out);
+        got += chunk;
+    }
+    return -ENAMETOOLONG;
+}
+
+int cvm_grant(struct cvm_vm *vm, struct cvm_region r)
+{
+    pthread_mutex_lock(&vm->grant_lock);
+    size_t n = atomic_load_explicit(&vm->n_grants, memory_order_relaxed);
+    int ret = 0;
+    bool have = false;
+    for (size_t i = 0; i < n; i++)
+        have |= vm->grants[i].addr == r.addr && vm->grants[i].size == r.size;
+    if (!have && n == CVM_MAX_GRANTS) {
+        ret = -ENOSPC;
+    } else if (!have) {
+        vm->grants[n] = r;
+        atomic_store_explicit(&vm->n_grants, n + 1, memory_order_release);
+    }
+    pthread_mutex_unlock(&vm->grant_lock);
+    return ret;
+}
+
+/* Guest memory is copied through the kernel so that a pointer into a guard page, the gate or
+ * a read-only segment fails with -EFAULT instead of faulting the monitor. */
+static long vm_copy(void *local, uintptr_t remote, size_t len, bool to_guest)
+{
+    struct iovec l = {.iov_base = local, .iov_len = len};
+    struct iovec r = {.iov_base = (void *)remote, .iov_len = len};
+    ssize_t n = to_guest ? process_vm_writev(getpid(), &l, 1, &r, 1, 0)
+                         : process_vm_readv(getpid(), &l, 1, &r, 1, 0);
+    if (n < 0)
+        return -errno;
+    return n;
+}
+
+long cvm_guest_read(struct cvm_vm *vm, void *dst, uintptr_t src, size_t len)
+{
+    if (!cvm_guest_ptr(vm, src, len))
+        return -EFAULT;
+    long n = vm_copy(dst, src, len, false);
+    return n < 0 ? n : (size_t)n == len ? 0 : -EFAULT;
+}
+
+long cvm_guest_write(struct cvm_vm *vm, uintptr_t dst, const void *src, size_t len)
+{
+    if (!cvm_guest_ptr(vm, dst, len))
+        return -EFAULT;
+    long n = vm_copy((void *)src, dst, len, true);
+    return n < 0 ? n : (size_t)n == len ? 0 : -EFAULT;
+}

@@ -1,0 +1,66 @@
+/* Hostcalls for output, exit, identity and time (specs/hostcall-abi.md §4). */
+#include <errno.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hostcalls-impl.h"
+#include "internal.h"
+
+long cvm_hc_write(struct cvm_thread *t, const long a[6])
+{
+    uintptr_t buf = (uintptr_t)a[0];
+    size_t len = (size_t)a[1];
+    if (!cvm_guest_ptr(t->cur, buf, len))
+        return -EFAULT;
+    /* The kernel reads the guest buffer, so an unreadable page yields -EFAULT, not a fault. */
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = write(t->dep->stdout_fd, (const char *)buf + done, len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return done ? (long)done : -errno;
+        done += (size_t)n;
+    }
+    return (long)done;
+}
+
+long cvm_hc_exit(struct cvm_thread *t, const long a[6])
+{
+    cvm_thread_leave(t, CVM_END_EXIT, a[0] & 0xff);
+}
+
+long cvm_hc_getid(struct cvm_thread *t, const long a[6])
+{
+    (void)a;
+    return (long)t->cur->info.id;
+}
+
+long cvm_hc_nanosleep(struct cvm_thread *t, const long a[6])
+{
+    struct timespec req, rem = {0, 0};
+    long r = cvm_guest_read(t->cur, &req, (uintptr_t)a[0], sizeof(req));
+    if (r < 0)
+        return r;
+    if (req.tv_sec < 0 || req.tv_nsec < 0 || req.tv_nsec >= 1000000000L)
+        return -EINVAL;
+    if (a[1] && !cvm_guest_ptr(t->cur, (uintptr_t)a[1], sizeof(rem)))
+        return -EFAULT;
+    /* Interrupted by the monitor's stop signal: report the rest, as nanosleep(2) does. */
+    int e = clock_nanosleep(CLOCK_MONOTONIC, 0, &req, &rem);
+    if (e == 0)
+        return 0;
+    if (a[1] && (r = cvm_guest_write(t->cur, (uintptr_t)a[1], &rem, sizeof(rem))) < 0)
+        return r;
+    return -e;
+}
+
+long cvm_hc_gettimeofday(struct cvm_thread *t, const long a[6])
+{
+    if (a[1])
+        return -EINVAL;
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return cvm_guest_write(t->cur, (uintptr_t)a[0], &tv, sizeof(tv));
+}

@@ -1,0 +1,158 @@
+/* Monitor-internal model: deployments, cVMs, cVM threads, and the layout of a window
+ * (specs/hostcall-abi.md §2). Shared by the files of pkg/monitor only. */
+#ifndef CVM_MONITOR_INTERNAL_H
+#define CVM_MONITOR_INTERNAL_H
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "abi/boot.h"
+#include "abi/hostcalls.h"
+#include "loader.h"
+#include "monitor.h"
+
+#define CVM_PAGE 4096UL
+#define CVM_STACK_SLOTS 16                /* stack slots at the top of each window */
+#define CVM_STACK_SLOT_SIZE (256UL << 10) /* per slot, its lowest page a guard */
+#define CVM_GATE_SIZE (16UL << 10)        /* boot block, argv, envp, auxv: read-only to guests */
+#define CVM_MIN_HEAP (64UL << 10)
+#define CVM_MAX_THREADS 64  /* threads a cVM may create over its life, the main one included */
+#define CVM_MAX_GRANTS 64   /* regions beyond its window a cVM may be granted */
+#define CVM_MAX_CAPFILES 64
+#define CVM_MAX_NEST 8      /* callback depth: app -> libos -> ... -> monitor */
+#define CVM_ALTSTACK_SIZE (64UL << 10)
+
+struct cvm_region {
+    uintptr_t addr;
+    uint64_t size;
+};
+
+enum cvm_thread_end {
+    CVM_END_NONE,
+    CVM_END_RETURN,      /* entry returned: value is the result */
+    CVM_END_EXIT,        /* hostcall 13: the whole cVM ends */
+    CVM_END_THREAD_EXIT, /* hostcall 42 */
+    CVM_END_FAULT,
+    CVM_END_STOP,
+};
+
+struct cvm_vm;
+struct cvm_deployment;
+
+struct cvm_thread {
+    struct cvm_deployment *dep;
+    struct cvm_vm *home;   /* the cVM the thread belongs to */
+    struct cvm_vm *cur;    /* the cVM whose code runs now: differs inside a callback */
+    unsigned tid;          /* 1-based within home; the main thread is 1 */
+    int slot;              /* home stack slot, released when the thread ends */
+    uintptr_t fn, arg;
+    pthread_t pthread;
+    bool started;
+    bool done;             /* under dep->lock */
+    bool joined;           /* a guest joined it (hostcall 41) */
+    sigjmp_buf exit_jmp;   /* where exit, thread exit, faults and stops land */
+    enum cvm_thread_end end;
+    long value;
+    struct {
+        struct cvm_vm *vm;
+        int slot;
+    } borrowed[CVM_MAX_NEST]; /* stack slots lent by callback targets, innermost last */
+    int n_borrowed;
+    void *altstack;
+    int fault_signal;
+    uintptr_t fault_addr, fault_ip;
+    struct cvm_vm *fault_vm;
+};
+
+struct cvm_vm {
+    struct cvm_deployment *dep;
+    struct cvm_vm_info info;
+    char *name;
+    char *runtime_name;
+    struct cvm_elf_image img;
+    uintptr_t base, end;      /* the window */
+    uintptr_t entry;          /* absolute */
+    uintptr_t syscall_handler; /* absolute, 0 if none */
+    uintptr_t heap_base, heap_size, gate, stacks_lo;
+    struct cvm_vm *callback_out; /* NULL: the monitor */
+    struct cvm_vm *callback_in;
+    int wait_seconds;
+    bool reserved;
+    atomic_uint slots_used; /* bitmap of CVM_STACK_SLOTS */
+    struct cvm_thread *threads[CVM_MAX_THREADS]; /* by tid - 1, under dep->lock */
+    unsigned n_threads;
+    atomic_bool exiting;      /* its main thread ended: stop the others */
+    struct cvm_vm_result result;
+    pthread_mutex_t grant_lock; /* writers only: readers scan the first n_grants entries */
+    struct cvm_region grants[CVM_MAX_GRANTS];
+    atomic_size_t n_grants;
+};
+
+struct cvm_capfile {
+    char name[CVM_HOSTCALL_NAME_MAX + 1];
+    struct cvm_region region;
+    struct cvm_vm *owner; /* NULL: declared by the deployment */
+};
+
+struct cvm_deployment {
+    struct cvm_vm *vms;
+    size_t n_vms;
+    int stdout_fd;
+    void *capfile_mem; /* backing of the deployment's declared CAP_Files */
+    size_t capfile_mem_len;
+    pthread_mutex_t capfile_lock; /* writers only, as with grants */
+    struct cvm_capfile capfiles[CVM_MAX_CAPFILES];
+    atomic_size_t n_capfiles;
+    pthread_mutex_t lock; /* thread lifecycle; cond signals every change of it */
+    pthread_cond_t cond;
+    bool ran;
+    atomic_bool stopping;
+    bool timed_out;
+    bool threads_alive; /* a stop failed: windows must stay mapped */
+};
+
+/* The thread running guest code on this OS thread, NULL elsewhere. Initial-exec TLS so that
+ * the hostcall trampoline can read it with one %fs-relative load. */
+extern __thread struct cvm_thread *cvm_tls_thread __attribute__((tls_model("initial-exec")));
+extern __thread uintptr_t cvm_tls_mon_sp __attribute__((tls_model("initial-exec")));
+
+/* window.c */
+int cvm_window_reserve(const struct cvm_vm *vm, const struct cvm_deployment *dep,
+                       struct cvm_error **err);
+void cvm_window_release(struct cvm_vm *vm);
+bool cvm_window_contains(const struct cvm_deployment *dep, uintptr_t addr);
+
+/* layout.c */
+int cvm_layout_prepare(struct cvm_vm *vm, const struct cvm_vm_spec *spec, struct cvm_error **err);
+int cvm_layout_write_boot(struct cvm_vm *vm, const struct cvm_vm_spec *spec,
+                          struct cvm_error **err);
+int cvm_slot_acquire(struct cvm_vm *vm);
+void cvm_slot_release(struct cvm_vm *vm, int slot);
+uintptr_t cvm_slot_top(const struct cvm_vm *vm, int slot);
+
+/* guest.c: every guest pointer goes through these (specs/hostcall-abi.md §3). */
+void *cvm_guest_ptr(struct cvm_vm *vm, uintptr_t addr, uint64_t len);
+long cvm_guest_string(struct cvm_vm *vm, uintptr_t addr, char *out, size_t out_size);
+int cvm_grant(struct cvm_vm *vm, struct cvm_region r);
+long cvm_guest_read(struct cvm_vm *vm, void *dst, uintptr_t src, size_t len);
+long cvm_guest_write(struct cvm_vm *vm, uintptr_t dst, const void *src, size_t len);
+
+/* run.c */
+long cvm_guest_call(struct cvm_thread *t, uintptr_t fn, uintptr_t sp, const long args[7]);
+_Noreturn void cvm_thread_leave(struct cvm_thread *t, enum cvm_thread_end end, long value);
+long cvm_thread_spawn(struct cvm_vm *vm, uintptr_t fn, uintptr_t arg);
+long cvm_thread_join_guest(struct cvm_thread *t, long tid, long *value);
+
+/* hostcall.c */
+bool cvm_thread_should_stop(const struct cvm_thread *t);
+long cvm_hostcall_dispatch(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
+
+/* arch/<arch>/switch.S */
+long cvm_arch_guest_call(uintptr_t fn, uintptr_t sp, const long args[7]);
+long cvm_arch_hostcall_entry(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
+extern const char cvm_arch_hostcall_entry_end[];
+
+#endif

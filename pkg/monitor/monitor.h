@@ -1,0 +1,113 @@
+/* Public interface of pkg/monitor: the trusted core that deploys and runs cVMs.
+ * It receives plain structs; it parses no YAML or JSON and prints nothing. */
+#ifndef CVM_MONITOR_H
+#define CVM_MONITOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "abi/hostcalls.h"
+
+struct cvm_error;
+
+#define CVM_SHA256_LEN 32
+#define CVM_CALLBACK_MONITOR (-1) /* callback_out target: the monitor itself */
+#define CVM_WAIT_JOIN (-1)        /* wait_seconds: join this cVM before starting the next */
+#define CVM_CAPFILE_NAME_MAX CVM_HOSTCALL_NAME_MAX
+
+/* One cVM of a deployment. Strings and buffers stay owned by the caller. */
+struct cvm_vm_spec {
+    const char *name;
+    const char *runtime_name;  /* file name, for messages and callback lookup */
+    const uint8_t *runtime;    /* the runtime ELF file's bytes */
+    size_t runtime_len;
+    const char *const *argv;   /* argc strings; argv[0] is conventionally the runtime name */
+    size_t argc;
+    const char *const *envp;   /* envc "KEY=VALUE" strings */
+    size_t envc;
+    uint64_t base;             /* window [base, base + size), page-aligned */
+    uint64_t size;
+    int callback_out;          /* index of the cVM serving this one's hostcalls, or -1 */
+    int callback_in;           /* index of the inner cVM (hostcall 700), or -1 */
+    int wait_seconds;          /* CVM_WAIT_JOIN, 0 (start the next at once) or N seconds */
+    bool clean_room;           /* private zero-filled heap (the only mode on inproc) */
+};
+
+/* A CAP_File declared by the deployment: size bytes, starting with data. */
+struct cvm_capfile_spec {
+    const char *name;
+    uint64_t size;
+    const uint8_t *data;
+    size_t data_len; /* <= size */
+};
+
+struct cvm_deploy_spec {
+    const struct cvm_vm_spec *vms;
+    size_t n_vms;
+    const struct cvm_capfile_spec *capfiles;
+    size_t n_capfiles;
+    int stdout_fd; /* where hostcall 1 writes; -1 for STDOUT_FILENO */
+};
+
+/* What the monitor reports of one deployed cVM. */
+struct cvm_vm_info {
+    const char *name;
+    unsigned id;
+    uint64_t base, size;
+    uint64_t image_size;      /* the measured span */
+    uint64_t deploy_ns;       /* reserve + load + measure + relocate + lay out */
+    uint8_t runtime_measurement[CVM_SHA256_LEN];
+    bool has_syscall_handler;
+};
+
+enum cvm_vm_outcome {
+    CVM_VM_NOT_STARTED,
+    CVM_VM_EXITED,   /* exit hostcall or return from the entry point */
+    CVM_VM_FAULTED,  /* a signal on one of its threads */
+    CVM_VM_STOPPED,  /* stopped by the monitor: timeout or another cVM's fault */
+};
+
+struct cvm_vm_result {
+    enum cvm_vm_outcome outcome;
+    int exit_code;           /* CVM_VM_EXITED */
+    int signal;              /* CVM_VM_FAULTED */
+    uint64_t fault_addr;
+    uint64_t fault_ip;
+    const char *fault_cvm;   /* the cVM whose code was running (may differ when nested) */
+};
+
+struct cvm_run_options {
+    uint64_t timeout_ms; /* 0: none; else stop every cVM after this long */
+};
+
+struct cvm_deployment;
+
+/* Name of the backend cVMs run on, and whether it enforces windows in hardware. */
+const char *cvm_monitor_backend_name(void);
+bool cvm_monitor_backend_isolates(void);
+
+/* Reserves every window, loads, measures and relocates each runtime, lays out stacks,
+ * heap and boot blocks, and links callbacks. Nothing runs yet. */
+int cvm_deployment_create(const struct cvm_deploy_spec *spec, struct cvm_deployment **ret,
+                          struct cvm_error **err);
+
+size_t cvm_deployment_vm_count(const struct cvm_deployment *d);
+const struct cvm_vm_info *cvm_deployment_vm_info(const struct cvm_deployment *d, size_t i);
+
+/* Starts the cVMs in order, honouring each one's wait, and returns when all have ended
+ * (or one faulted, or the timeout passed). Per-cVM results are then available. Runs once. */
+int cvm_deployment_run(struct cvm_deployment *d, const struct cvm_run_options *opts,
+                       struct cvm_error **err);
+const struct cvm_vm_result *cvm_deployment_vm_result(const struct cvm_deployment *d, size_t i);
+bool cvm_deployment_timed_out(const struct cvm_deployment *d);
+
+/* Stops anything still running, releases every window. NULL is a no-op. */
+void cvm_deployment_free(struct cvm_deployment *d);
+
+/* Runtime measurement of an ELF file without running it (specs/measurement.md §1): loads it
+ * into a scratch window with the deploy loader and hashes the span. */
+int cvm_runtime_measure(const uint8_t *elf, size_t len, const char *name,
+                        uint8_t ret_digest[CVM_SHA256_LEN], struct cvm_error **err);
+
+#endif

@@ -1,0 +1,397 @@
+/* Running cVMs on the inproc backend: one OS thread per cVM thread, guest code on stack slots
+ * of its window, faults and stop requests caught on a per-thread signal stack. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <ucontext.h>
+
+#include "base.h"
+#include "internal.h"
+
+__thread struct cvm_thread *cvm_tls_thread __attribute__((tls_model("initial-exec")));
+__thread uintptr_t cvm_tls_mon_sp __attribute__((tls_model("initial-exec")));
+
+#define STOP_RETRY_NS (10 * 1000000L)
+#define STOP_GIVE_UP_NS (10 * 1000000000LL)
+
+static const int fault_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP};
+static struct sigaction previous_action[65];
+static pthread_once_t handlers_once = PTHREAD_ONCE_INIT;
+
+static int stop_signal(void)
+{
+    return SIGRTMIN + 3;
+}
+
+long cvm_guest_call(struct cvm_thread *t, uintptr_t fn, uintptr_t sp, const long args[7])
+{
+    (void)t;
+    uintptr_t saved = cvm_tls_mon_sp;
+    long r = cvm_arch_guest_call(fn, sp, args);
+    cvm_tls_mon_sp = saved;
+    return r;
+}
+
+_Noreturn void cvm_thread_leave(struct cvm_thread *t, enum cvm_thread_end end, long value)
+{
+    t->end = end;
+    t->value = value;
+    siglongjmp(t->exit_jmp, 1);
+}
+
+/* True when the interrupted context was running cVM code: its instruction or stack pointer
+ * lies in a window, or it was in the hostcall trampoline. Monitor C code never runs on a
+ * window's stack. */
+static bool context_in_guest(const struct cvm_thread *t, const ucontext_t *uc)
+{
+    uintptr_t ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+    uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+    if (ip >= (uintptr_t)cvm_arch_hostcall_entry && ip < (uintptr_t)cvm_arch_hostcall_entry_end)
+        return true;
+    return cvm_window_contains(t->dep, ip) || cvm_window_contains(t->dep, sp);
+}
+
+static struct cvm_vm *vm_at(const struct cvm_deployment *d, uintptr_t addr)
+{
+    for (size_t i = 0; i < d->n_vms; i++)
+        if (addr >= d->vms[i].base && addr < d->vms[i].end)
+            return &d->vms[i];
+    return NULL;
+}
+
+static void fault_handler(int sig, siginfo_t *si, void *ucv)
+{
+    struct cvm_thread *t = cvm_tls_thread;
+    const ucontext_t *uc = ucv;
+    if (t && context_in_guest(t, uc)) {
+        uintptr_t ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+        struct cvm_vm *where = vm_at(t->dep, ip);
+        t->fault_signal = sig;
+        t->fault_addr = (uintptr_t)si->si_addr;
+        t->fault_ip = ip;
+        t->fault_vm = where ? where : t->cur;
+        cvm_thread_leave(t, CVM_END_FAULT, 0);
+    }
+    /* Not a cVM: a monitor bug. Let the previous disposition (default, or a sanitizer's)
+     * see it when the instruction runs again. */
+    sigaction(sig, &previous_action[sig], NULL);
+}
+
+static void stop_handler(int sig, siginfo_t *si, void *ucv)
+{
+    (void)sig;
+    (void)si;
+    struct cvm_thread *t = cvm_tls_thread;
+    if (t && cvm_thread_should_stop(t) && context_in_guest(t, ucv))
+        cvm_thread_leave(t, CVM_END_STOP, 0);
+    /* Otherwise the thread is in the monitor: the dispatcher stops it before it returns. */
+}
+
+static void install_handlers(void)
+{
+    struct sigaction sa = {.sa_sigaction = fault_handler, .sa_flags = SA_SIGINFO | SA_ONSTACK};
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof(fault_signals) / sizeof(fault_signals[0]); i++)
+        sigaction(fault_signals[i], &sa, &previous_action[fault_signals[i]]);
+    sa.sa_sigaction = stop_handler;
+    sigaction(stop_signal(), &sa, NULL);
+}
+
+/* Called with dep->lock held when a thread has ended. */
+static void thread_finished_locked(struct cvm_thread *t)
+{
+    struct cvm_vm *vm = t->home;
+    struct cvm_deployment *d = t->dep;
+    t->done = true;
+    cvm_slot_release(vm, t->slot);
+    bool main = t->tid == 1;
+    switch (t->end) {
+    case CVM_END_EXIT:
+    case CVM_END_RETURN:
+    case CVM_END_THREAD_EXIT:
+        if (t->end == CVM_END_EXIT || main) {
+            if (vm->result.outcome == CVM_VM_NOT_STARTED) {
+                vm->result.outcome = CVM_VM_EXITED;
+                vm->result.exit_code = (int)(t->value & 0xff);
+            }
+            atomic_store(&vm->exiting, true);
+        }
+        break;
+    case CVM_END_FAULT:
+        if (vm->result.outcome == CVM_VM_NOT_STARTED || vm->result.outcome == CVM_VM_EXITED) {
+            vm->result.outcome = CVM_VM_FAULTED;
+            vm->result.signal = t->fault_signal;
+            vm->result.fault_addr = t->fault_addr;
+            vm->result.fault_ip = t->fault_ip;
+            vm->result.fault_cvm = t->fault_vm->name;
+        }
+        atomic_store(&vm->exiting, true);
+        atomic_store(&d->stopping, true);
+        break;
+    case CVM_END_STOP:
+    case CVM_END_NONE:
+        if (vm->result.outcome == CVM_VM_NOT_STARTED)
+            vm->result.outcome = CVM_VM_STOPPED;
+        atomic_store(&vm->exiting, true);
+        break;
+    }
+    pthread_cond_broadcast(&d->cond);
+}
+
+static void *thread_main(void *arg)
+{
+    struct cvm_thread *t = arg;
+    cvm_tls_thread = t;
+    stack_t ss = {.ss_sp = t->altstack, .ss_size = CVM_ALTSTACK_SIZE};
+    sigaltstack(&ss, NULL);
+    if (sigsetjmp(t->exit_jmp, 1) == 0) {
+        if (cvm_thread_should_stop(t))
+            cvm_thread_leave(t, CVM_END_STOP, 0);
+        const long args[7] = {(long)t->arg};
+        long r = cvm_guest_call(t, t->fn, cvm_slot_top(t->home, t->slot), args);
+        t->end = CVM_END_RETURN;
+        t->value = r;
+    }
+    /* Every way out lands here, possibly from deep inside callbacks: return lent slots. */
+    while (t->n_borrowed > 0) {
+        t->n_borrowed--;
+        cvm_slot_release(t->borrowed[t->n_borrowed].vm, t->borrowed[t->n_borrowed].slot);
+    }
+    t->cur = t->home;
+    ss = (stack_t){.ss_flags = SS_DISABLE};
+    sigaltstack(&ss, NULL);
+    cvm_tls_thread = NULL;
+    pthread_mutex_lock(&t->dep->lock);
+    thread_finished_locked(t);
+    pthread_mutex_unlock(&t->dep->lock);
+    return NULL;
+}
+
+static long thread_spawn_locked(struct cvm_vm *vm, uintptr_t fn, uintptr_t arg)
+{
+    if (vm->n_threads == CVM_MAX_THREADS)
+        return -EAGAIN;
+    int slot = cvm_slot_acquire(vm);
+    if (slot < 0)
+        return -EAGAIN;
+    struct cvm_thread *t = calloc(1, sizeof(*t));
+    void *alt = malloc(CVM_ALTSTACK_SIZE);
+    int e = t && alt ? 0 : ENOMEM;
+    if (e == 0) {
+        *t = (struct cvm_thread){.dep = vm->dep, .home = vm, .cur = vm,
+                                 .tid = vm->n_threads + 1, .slot = slot, .fn = fn, .arg = arg,
+                                 .altstack = alt};
+        e = pthread_create(&t->pthread, NULL, thread_main, t);
+    }
+    if (e != 0) {
+        cvm_slot_release(vm, slot);
+        free(alt);
+        free(t);
+        return -e;
+    }
+    t->started = true;
+    vm->threads[vm->n_threads++] = t;
+    return t->tid;
+}
+
+long cvm_thread_spawn(struct cvm_vm *vm, uintptr_t fn, uintptr_t arg)
+{
+    struct cvm_deployment *d = vm->dep;
+    pthread_mutex_lock(&d->lock);
+    long ret = thread_spawn_locked(vm, fn, arg);
+    pthread_mutex_unlock(&d->lock);
+    return ret;
+}
+
+long cvm_thread_join_guest(struct cvm_thread *self, long tid, long *value)
+{
+    struct cvm_vm *vm = self->cur;
+    struct cvm_deployment *d = self->dep;
+    pthread_mutex_lock(&d->lock);
+    if (tid < 1 || (unsigned long)tid > vm->n_threads) {
+        pthread_mutex_unlock(&d->lock);
+        return -ESRCH;
+    }
+    struct cvm_thread *t = vm->threads[tid - 1];
+    if (t == self || t->joined) {
+        pthread_mutex_unlock(&d->lock);
+        return t == self ? -EDEADLK : -EINVAL;
+    }
+    t->joined = true;
+    while (!t->done && !cvm_thread_should_stop(self))
+        pthread_cond_wait(&d->cond, &d->lock);
+    bool done = t->done;
+    *value = t->value;
+    pthread_mutex_unlock(&d->lock);
+    return done ? 0 : -EINTR;
+}
+
+static bool vm_ended_locked(const struct cvm_vm *vm)
+{
+    if (vm->n_threads == 0)
+        return false;
+    for (unsigned i = 0; i < vm->n_threads; i++)
+        if (!vm->threads[i]->done)
+            return false;
+    return true;
+}
+
+static bool all_ended_locked(const struct cvm_deployment *d)
+{
+    for (size_t i = 0; i < d->n_vms; i++)
+        if (d->vms[i].n_threads && !vm_ended_locked(&d->vms[i]))
+            return false;
+    return true;
+}
+
+static struct timespec mono_after(int64_t ns)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t total = ts.tv_nsec + ns % 1000000000LL;
+    ts.tv_sec += (time_t)(ns / 1000000000LL + total / 1000000000LL);
+    ts.tv_nsec = (long)(total % 1000000000LL);
+    return ts;
+}
+
+static bool before(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* True while some cVM whose main thread ended still has live threads: those get the stop
+ * signal again on every wake-up, so a signal that raced with a hostcall is never lost. */
+static bool resend_stops_locked(struct cvm_deployment *d)
+{
+    bool pending = false;
+    for (size_t i = 0; i < d->n_vms; i++) {
+        struct cvm_vm *vm = &d->vms[i];
+        if (!atomic_load(&vm->exiting))
+            continue;
+        for (unsigned k = 0; k < vm->n_threads; k++)
+            if (!vm->threads[k]->done) {
+                pthread_kill(vm->threads[k]->pthread, stop_signal());
+                pending = true;
+            }
+    }
+    return pending;
+}
+
+/* Waits (dep->lock held) until done(d, arg) holds, the deployment is stopping, or `until`
+ * (NULL: no limit) passes. Returns false on timeout. */
+static bool wait_locked(struct cvm_deployment *d, bool (*done)(struct cvm_deployment *, void *),
+                        void *arg, const struct timespec *until)
+{
+    for (;;) {
+        bool pending = resend_stops_locked(d);
+        if ((done && done(d, arg)) || atomic_load(&d->stopping))
+            return true;
+        struct timespec tick = mono_after(STOP_RETRY_NS);
+        const struct timespec *limit = until;
+        if (pending && (!limit || before(&tick, limit)))
+            limit = &tick;
+        if (!limit) {
+            pthread_cond_wait(&d->cond, &d->lock);
+            continue;
+        }
+        if (pthread_cond_timedwait(&d->cond, &d->lock, limit) == ETIMEDOUT && limit == until)
+            return false;
+    }
+}
+
+static bool vm_done_pred(struct cvm_deployment *d, void *arg)
+{
+    (void)d;
+    return vm_ended_locked(arg);
+}
+
+static bool all_done_pred(struct cvm_deployment *d, void *arg)
+{
+    (void)arg;
+    return all_ended_locked(d);
+}
+
+/* Stops every live thread: signal, wake blocked hostcalls, repeat until all have ended. */
+static int stop_all_locked(struct cvm_deployment *d, struct cvm_error **err)
+{
+    atomic_store(&d->stopping, true);
+    struct timespec give_up = mono_after(STOP_GIVE_UP_NS);
+    for (;;) {
+        bool live = false;
+        for (size_t i = 0; i < d->n_vms; i++)
+            for (unsigned k = 0; k < d->vms[i].n_threads; k++)
+                if (!d->vms[i].threads[k]->done) {
+                    live = true;
+                    pthread_kill(d->vms[i].threads[k]->pthread, stop_signal());
+                }
+        if (!live)
+            return 0;
+        pthread_cond_broadcast(&d->cond);
+        struct timespec retry = mono_after(STOP_RETRY_NS);
+        if (!before(&retry, &give_up)) {
+            d->threads_alive = true;
+            return cvm_error_set(err, CVM_E_SYSTEM, "cVM threads did not stop within 10 s");
+        }
+        pthread_cond_timedwait(&d->cond, &d->lock, &retry);
+    }
+}
+
+int cvm_deployment_run(struct cvm_deployment *d, const struct cvm_run_options *opts,
+                       struct cvm_error **err)
+{
+    if (d->ran)
+        return cvm_error_set(err, CVM_E_USAGE, "deployment has already run");
+    d->ran = true;
+    pthread_once(&handlers_once, install_handlers);
+    struct timespec deadline = {0};
+    bool has_deadline = opts && opts->timeout_ms;
+    if (has_deadline)
+        deadline = mono_after((int64_t)opts->timeout_ms * 1000000);
+    int ret = 0;
+
+    pthread_mutex_lock(&d->lock);
+    for (size_t i = 0; i < d->n_vms && !atomic_load(&d->stopping); i++) {
+        struct cvm_vm *vm = &d->vms[i];
+        pthread_mutex_unlock(&d->lock);
+        long tid = cvm_thread_spawn(vm, vm->entry, vm->gate);
+        pthread_mutex_lock(&d->lock);
+        if (tid < 0) {
+            ret = cvm_error_set_errno(err, (int)-tid, "cannot start cVM '%s'", vm->name);
+            atomic_store(&d->stopping, true);
+            break;
+        }
+        if (vm->wait_seconds == CVM_WAIT_JOIN) {
+            if (!wait_locked(d, vm_done_pred, vm, has_deadline ? &deadline : NULL))
+                d->timed_out = true;
+        } else if (vm->wait_seconds > 0) {
+            struct timespec until = mono_after((int64_t)vm->wait_seconds * 1000000000LL);
+            bool deadline_first = has_deadline && before(&deadline, &until);
+            if (!wait_locked(d, NULL, NULL, deadline_first ? &deadline : &until) &&
+                deadline_first)
+                d->timed_out = true;
+        }
+        if (d->timed_out)
+            break;
+    }
+    if (!d->timed_out && !wait_locked(d, all_done_pred, NULL, has_deadline ? &deadline : NULL))
+        d->timed_out = true;
+    if (!all_ended_locked(d) || atomic_load(&d->stopping) || d->timed_out) {
+        int r = stop_all_locked(d, err);
+        if (ret == 0)
+            ret = r;
+    }
+    pthread_mutex_unlock(&d->lock);
+    if (ret < 0 && d->threads_alive)
+        return ret; /* cvm_deployment_free will not unmap windows under running threads */
+    for (size_t i = 0; i < d->n_vms; i++)
+        for (unsigned k = 0; k < d->vms[i].n_threads; k++)
+            pthread_join(d->vms[i].threads[k]->pthread, NULL);
+    return 0;
+}
+
+bool cvm_deployment_timed_out(const struct cvm_deployment *d)
+{
+    return d->timed_out;
+}
