@@ -78,18 +78,19 @@ $(BUILD)/guest/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(GUEST_CFLAGS) -MMD -MP -c $< -o $@
 
-# guest_so(output, sources, extra ldflags): a baremetal runtime linked with the crt.
+# guest_so(output, sources): a baremetal runtime linked with the crt; a target-specific
+# GUEST_EXTRA_LDFLAGS adds link options.
 define guest_so
 $(1): $(patsubst %.c,$(BUILD)/guest/%.o,$(2)) $(BAREMETAL_OBJ)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(GUEST_CFLAGS) $$(GUEST_LDFLAGS) $(3) -o $$@ $$^
+	$$(CC) $$(GUEST_CFLAGS) $$(GUEST_LDFLAGS) $$(GUEST_EXTRA_LDFLAGS) -o $$@ $$^
 endef
 
 # Example images: images/<name>/<name>.yaml plus one lib<prog>.so per images/<name>/<prog>.c.
 IMAGES := $(notdir $(wildcard images/*))
 image_sos = $(patsubst images/$(1)/%.c,$(BUILD)/images/$(1)/lib%.so,$(wildcard images/$(1)/*.c))
 $(foreach img,$(IMAGES),$(foreach src,$(wildcard images/$(img)/*.c),\
-  $(eval $(call guest_so,$(BUILD)/images/$(img)/lib$(basename $(notdir $(src))).so,$(src),))))
+  $(eval $(call guest_so,$(BUILD)/images/$(img)/lib$(basename $(notdir $(src))).so,$(src)))))
 $(BUILD)/images/%.yaml:
 	@mkdir -p $(dir $@)
 	cp $< $@
@@ -102,12 +103,12 @@ images: $(foreach img,$(IMAGES),$(call image_sos,$(img)) $(BUILD)/images/$(img)/
 # Test runtimes: tests/runtimes/<name>.c -> lib<name>.so; a few need special link options.
 TEST_RT_SRC := $(wildcard tests/runtimes/*.c)
 TEST_RT := $(patsubst tests/runtimes/%.c,$(BUILD)/tests/runtimes/lib%.so,$(TEST_RT_SRC))
-test_rt_ldflags = $(if $(filter relr,$(1)),-Wl,-z,pack-relative-relocs) \
-                  $(if $(filter plt,$(1)),-Wl,-z,lazy)
-$(foreach src,$(TEST_RT_SRC),$(eval $(call guest_so,$(patsubst tests/runtimes/%.c,$(BUILD)/tests/runtimes/lib%.so,$(src)),$(src),$(call test_rt_ldflags,$(basename $(notdir $(src)))))))
-# libplt.so calls an exported function through the PLT: built without -Bsymbolic.
-$(BUILD)/tests/runtimes/libplt.so: GUEST_LDFLAGS := $(filter-out -Wl$(comma)-Bsymbolic,$(GUEST_LDFLAGS))
-comma := ,
+$(foreach src,$(TEST_RT_SRC),$(eval $(call guest_so,$(patsubst tests/runtimes/%.c,$(BUILD)/tests/runtimes/lib%.so,$(src)),$(src))))
+# librelr.so packs its relocations as DT_RELR.
+$(BUILD)/tests/runtimes/librelr.so: GUEST_EXTRA_LDFLAGS := -Wl,-z,pack-relative-relocs
+# libplt.so calls an exported function through the PLT: linked without -Bsymbolic, lazily.
+$(BUILD)/tests/runtimes/libplt.so: GUEST_LDFLAGS := -shared -nostdlib -Wl,-e,_start -Wl,-z,lazy \
+    -Wl,--no-undefined
 
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
