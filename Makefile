@@ -150,7 +150,7 @@ bench: all $(TEST_RT) $(BENCH_BIN)
 	$(BENCH_BIN) $(BUILD)
 
 fuzz: deps
-	$(MAKE) BUILD=build/fuzz CC=clang SANITIZE=fuzzer,address,undefined FUZZ_LIBFUZZER=1 \
+	$(MAKE) BUILD=build/fuzz CC=clang SANITIZE=fuzzer-no-link,address,undefined \
 	  build/fuzz/libcvm_runtime.a build/fuzz/libcvm_monitor.a build/fuzz/libcvm_base.a
 	@mkdir -p build/fuzz/bin
 	for f in $(FUZZ_SRC); do \
