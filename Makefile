@@ -145,7 +145,7 @@ demo: all
 BENCH_BIN := $(BUILD)/bench/bench-monitor
 $(BENCH_BIN): $(BUILD)/obj/bench/bench-monitor.c.o $(LIBCVM)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -ldl
 bench: all $(TEST_RT) $(BENCH_BIN)
 	$(BENCH_BIN) $(BUILD)
 

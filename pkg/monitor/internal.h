@@ -82,6 +82,7 @@ struct cvm_vm {
     int wait_seconds;
     bool reserved;
     atomic_uint slots_used; /* bitmap of CVM_STACK_SLOTS */
+    atomic_uint slots_open; /* slots made read-write so far (layout.c) */
     struct cvm_thread *threads[CVM_MAX_THREADS]; /* by tid - 1, under dep->lock */
     unsigned n_threads;
     atomic_bool exiting;      /* its main thread ended: stop the others */

@@ -18,6 +18,20 @@ static uintptr_t page_up(uintptr_t v)
     return (v + CVM_PAGE - 1) & ~(CVM_PAGE - 1);
 }
 
+/* Makes slot `slot` usable: all but its lowest page, which stays a guard. Only the thread
+ * that acquired the slot calls this, so each slot is opened by one thread at a time. */
+static int slot_open(struct cvm_vm *vm, int slot)
+{
+    unsigned bit = 1u << slot;
+    if (atomic_load(&vm->slots_open) & bit)
+        return 0;
+    uintptr_t lo = vm->end - (uintptr_t)(slot + 1) * CVM_STACK_SLOT_SIZE + CVM_PAGE;
+    if (mprotect((void *)lo, CVM_STACK_SLOT_SIZE - CVM_PAGE, PROT_READ | PROT_WRITE) < 0)
+        return -1;
+    atomic_fetch_or(&vm->slots_open, bit);
+    return 0;
+}
+
 int cvm_layout_prepare(struct cvm_vm *vm, const struct cvm_vm_spec *spec, struct cvm_error **err)
 {
     uint64_t image = page_up(vm->img.span);
@@ -36,14 +50,12 @@ int cvm_layout_prepare(struct cvm_vm *vm, const struct cvm_vm_spec *spec, struct
     if (mprotect((void *)vm->base, image, PROT_READ | PROT_WRITE) < 0)
         return cvm_error_set_errno(err, errno, "cannot map image of cVM '%s'", vm->name);
     (void)madvise((void *)vm->base, image, MADV_POPULATE_WRITE);
-    /* Heap, gate and stacks stay lazy: a guest pays only for the pages it touches. */
+    /* Heap and gate stay lazy: a guest pays only for the pages it touches. Stack slots open
+     * when first used (slot 0 for the main thread now), so guard pages cost no syscalls. */
     if (mprotect((void *)vm->heap_base, vm->stacks_lo - vm->heap_base, PROT_READ | PROT_WRITE) < 0)
         return cvm_error_set_errno(err, errno, "cannot map heap of cVM '%s'", vm->name);
-    for (unsigned i = 0; i < CVM_STACK_SLOTS; i++) {
-        uintptr_t lo = vm->end - (uintptr_t)(i + 1) * CVM_STACK_SLOT_SIZE + CVM_PAGE;
-        if (mprotect((void *)lo, CVM_STACK_SLOT_SIZE - CVM_PAGE, PROT_READ | PROT_WRITE) < 0)
-            return cvm_error_set_errno(err, errno, "cannot map stacks of cVM '%s'", vm->name);
-    }
+    if (slot_open(vm, 0) < 0)
+        return cvm_error_set_errno(err, errno, "cannot map stacks of cVM '%s'", vm->name);
     return 0;
 }
 
@@ -131,8 +143,13 @@ int cvm_slot_acquire(struct cvm_vm *vm)
         if (!free_bits)
             return -1;
         int slot = __builtin_ctz(free_bits);
-        if (atomic_compare_exchange_weak(&vm->slots_used, &used, used | (1u << slot)))
-            return slot;
+        if (!atomic_compare_exchange_weak(&vm->slots_used, &used, used | (1u << slot)))
+            continue;
+        if (slot_open(vm, slot) < 0) {
+            cvm_slot_release(vm, slot);
+            return -1;
+        }
+        return slot;
     }
 }
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "base.h"
+#include "loader.h"
 #include "monitor.h"
 #include "tap.h"
 
@@ -107,8 +108,16 @@ static void window_too_small(void)
     struct fixture f;
     fixture_init(&f);
     add_vm(&f, "a", "libargs.so", 0x10000000, 0x100000);
-    CHECK_STR(create_error(&f), "deploy cVM 'a': window of cVM 'a' is 0x100000 bytes; runtime "
-                                "'libargs.so' needs at least 0x419000");
+    /* image pages + 16 stack slots of 256 KiB + 16 KiB gate + 64 KiB minimum heap */
+    struct cvm_elf_image img;
+    struct cvm_error *err = NULL;
+    CHECK_INT(cvm_elf_parse(f.bytes[0], f.vms[0].runtime_len, "a", &img, &err), 0);
+    char want[256];
+    snprintf(want, sizeof(want), "deploy cVM 'a': window of cVM 'a' is 0x100000 bytes; runtime "
+             "'libargs.so' needs at least 0x%llx",
+             (unsigned long long)(((img.span + 4095) & ~4095ULL) + 16 * 256 * 1024 + 16384 +
+                                  65536));
+    CHECK_STR(create_error(&f), want);
 }
 
 static void foreign_architecture(void)
