@@ -134,8 +134,8 @@ check-one: test-bins
 	CVM_BUILD=$(BUILD) prove -j2 $(UNIT_BIN) tests/e2e/t*.sh
 
 check: deps
-	$(MAKE) check-one
-	$(MAKE) BUILD=build/sanitize CC=clang SANITIZE=address,undefined check-one
+	@$(MAKE) --no-print-directory check-one
+	@$(MAKE) --no-print-directory BUILD=build/sanitize CC=clang SANITIZE=address,undefined check-one
 
 # ---- demo, benchmarks, fuzzing ------------------------------------------------------------
 .PHONY: demo bench fuzz
