@@ -133,7 +133,7 @@ test-bins: all $(TEST_RT) $(UNIT_BIN) $(FUZZ_REPLAY) $(HOSTCALL_TABLE)
 check-one: test-bins
 	CVM_BUILD=$(BUILD) prove -j2 $(UNIT_BIN) tests/e2e/t*.sh
 
-check: deps
+check: deps check-format
 	@$(MAKE) --no-print-directory check-one
 	@$(MAKE) --no-print-directory BUILD=build/sanitize CC=clang SANITIZE=address,undefined check-one
 

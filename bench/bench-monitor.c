@@ -112,7 +112,8 @@ int main(int argc, char **argv)
     }
     double dm = median(deploy, runs), pm = median(peer, runs);
     printf("deploy hello (create+free): median %.1f us over %d runs; dlopen+dlclose peer "
-           "%.1f us; ratio %.2f; target <= 1000 us\n", dm / 1e3, runs, pm / 1e3, dm / pm);
+           "%.1f us; ratio %.2f; target <= 1000 us\n",
+           dm / 1e3, runs, pm / 1e3, dm / pm);
 
     snprintf(path, sizeof(path), "%s/tests/runtimes/hcloop.yaml", build);
     FILE *f = fopen(path, "w");
@@ -135,7 +136,8 @@ int main(int argc, char **argv)
     double hm = median(hc, hruns), cm = median(call, hruns), sm = median(sys, hruns);
     printf("hostcall round trip (getid): median %.1f ns over %d runs of %ld; indirect call "
            "peer %.1f ns; raw getpid syscall peer %.1f ns; hostcall/syscall %.3f; target "
-           "<= 20 ns\n", hm, hruns, HOSTCALL_LOOP, cm, sm, hm / sm);
+           "<= 20 ns\n",
+           hm, hruns, HOSTCALL_LOOP, cm, sm, hm / sm);
     cvm_monitor_config_free(loop);
     cvm_monitor_config_free(hello);
     free(deploy);

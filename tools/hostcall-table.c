@@ -8,7 +8,7 @@ int main(void)
 {
     printf("| number | name | arguments | returns and effect |\n");
     printf("|---:|---|---|---|\n");
-#define ROW(nr, NAME, name, argc, args, doc)                                                   \
+#define ROW(nr, NAME, name, argc, args, doc)                                                       \
     printf("| %d | `%s` | `%s` | %s |\n", nr, #name, (args)[0] ? (args) : "void", doc);
     CVM_HOSTCALLS(ROW)
 #undef ROW

@@ -29,6 +29,9 @@ const struct cvmctl_command *cvmctl_find_command(const char *name);
 void cvmctl_print_overview(FILE *out);
 void cvmctl_print_usage(FILE *out, const struct cvmctl_command *cmd);
 
+/* True for -h and --help. */
+int cvmctl_is_help(const char *arg);
+
 /* "cvmctl: error: <message>" on stderr. */
 void cvmctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Reports err and returns CVMCTL_EXIT_FAILED, or the exit code its class maps to. */

@@ -13,7 +13,7 @@ static const char *const help_usage[] = {
 
 static int help_run(int argc, char **argv)
 {
-    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+    if (argc > 1 && cvmctl_is_help(argv[1])) {
         cvmctl_print_usage(stdout, &cvmctl_cmd_help);
         return CVMCTL_EXIT_OK;
     }

@@ -45,6 +45,11 @@ void cvmctl_print_usage(FILE *out, const struct cvmctl_command *cmd)
         fprintf(out, "%s\n", cmd->usage[i]);
 }
 
+int cvmctl_is_help(const char *arg)
+{
+    return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
+
 void cvmctl_error(const char *fmt, ...)
 {
     va_list ap;
@@ -79,7 +84,7 @@ int main(int argc, char **argv)
         return CVMCTL_EXIT_FAILED;
     }
     const char *name = argv[1];
-    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+    if (cvmctl_is_help(name)) {
         cvmctl_print_overview(stdout);
         return CVMCTL_EXIT_OK;
     }

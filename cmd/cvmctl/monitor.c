@@ -35,9 +35,10 @@ static void print_deployed(const struct cvm_deployment *d)
         char hex[2 * CVM_SHA256_LEN + 1];
         for (size_t k = 0; k < CVM_SHA256_LEN; k++)
             snprintf(hex + 2 * k, 3, "%02x", vi->runtime_measurement[k]);
-        fprintf(stderr, "cvm '%s': window 0x%" PRIx64 "-0x%" PRIx64 ", deployed in %.3f ms, "
-                "runtime sha256:%s\n", vi->name, vi->base, vi->base + vi->size,
-                (double)vi->deploy_ns / 1e6, hex);
+        fprintf(stderr,
+                "cvm '%s': window 0x%" PRIx64 "-0x%" PRIx64 ", deployed in %.3f ms, "
+                "runtime sha256:%s\n",
+                vi->name, vi->base, vi->base + vi->size, (double)vi->deploy_ns / 1e6, hex);
     }
 }
 
@@ -50,12 +51,13 @@ static int report_results(const struct cvm_deployment *d, unsigned timeout)
         if (r->outcome != CVM_VM_FAULTED)
             continue;
         const char *sig = sigabbrev_np(r->signal);
-        cvmctl_error("cVM '%s' faulted: SIG%s at address 0x%" PRIx64 ", ip 0x%" PRIx64 "%s%s%s",
-                     cvm_deployment_vm_info(d, i)->name, sig ? sig : "?", r->fault_addr,
-                     r->fault_ip,
-                     strcmp(r->fault_cvm, cvm_deployment_vm_info(d, i)->name) ? " in cVM '" : "",
-                     strcmp(r->fault_cvm, cvm_deployment_vm_info(d, i)->name) ? r->fault_cvm : "",
-                     strcmp(r->fault_cvm, cvm_deployment_vm_info(d, i)->name) ? "'" : "");
+        const char *name = cvm_deployment_vm_info(d, i)->name;
+        /* Inside a callback the faulting code may belong to the cVM serving the call. */
+        char where[128] = "";
+        if (strcmp(r->fault_cvm, name) != 0)
+            snprintf(where, sizeof(where), " in code of cVM '%s'", r->fault_cvm);
+        cvmctl_error("cVM '%s' faulted: SIG%s at address 0x%" PRIx64 ", ip 0x%" PRIx64 "%s", name,
+                     sig ? sig : "?", r->fault_addr, r->fault_ip, where);
         return 128 + r->signal;
     }
     if (cvm_deployment_timed_out(d)) {
@@ -83,29 +85,24 @@ static int monitor_run(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "+y:t:qh", opts, NULL)) != -1) {
         switch (c) {
-        case 'y':
-            yaml = optarg;
-            break;
+        case 'y': yaml = optarg; break;
         case 't': {
             char *end;
             unsigned long v = strtoul(optarg, &end, 10);
             if (!*optarg || *end || v == 0 || v > 86400)
-                return cvmctl_misuse(&cvmctl_cmd_monitor, "--timeout takes 1 to 86400 seconds, "
-                                     "not '%s'", optarg);
+                return cvmctl_misuse(&cvmctl_cmd_monitor,
+                                     "--timeout takes 1 to 86400 seconds, "
+                                     "not '%s'",
+                                     optarg);
             timeout = (unsigned)v;
             break;
         }
-        case 'q':
-            quiet = true;
-            break;
-        case 'h':
-            cvmctl_print_usage(stdout, &cvmctl_cmd_monitor);
-            return CVMCTL_EXIT_OK;
+        case 'q': quiet = true; break;
+        case 'h': cvmctl_print_usage(stdout, &cvmctl_cmd_monitor); return CVMCTL_EXIT_OK;
         case ':':
             return cvmctl_misuse(&cvmctl_cmd_monitor, "option '%s' needs a value",
                                  argv[optind - 1]);
-        default:
-            return cvmctl_misuse(&cvmctl_cmd_monitor, "unknown option '%s'", argv[optind - 1]);
+        default: return cvmctl_misuse(&cvmctl_cmd_monitor, "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)
@@ -125,8 +122,10 @@ static int monitor_run(int argc, char **argv)
     }
     if (!quiet) {
         if (!cvm_monitor_backend_isolates())
-            fprintf(stderr, "cvmctl: backend '%s': cVMs are threads of this process; windows "
-                    "are not enforced\n", cvm_monitor_backend_name());
+            fprintf(stderr,
+                    "cvmctl: backend '%s': cVMs are threads of this process; windows "
+                    "are not enforced\n",
+                    cvm_monitor_backend_name());
         print_deployed(d);
     }
     fflush(stdout);

@@ -18,14 +18,13 @@ static const char *const version_usage[] = {
 
 static int version_run(int argc, char **argv)
 {
-    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+    if (argc > 1 && cvmctl_is_help(argv[1])) {
         cvmctl_print_usage(stdout, &cvmctl_cmd_version);
         return CVMCTL_EXIT_OK;
     }
     if (argc > 1)
         return cvmctl_misuse(&cvmctl_cmd_version, "unexpected argument '%s'", argv[1]);
-    printf("cvmctl version %s\nmonitor backend: %s\n", CVMCTL_VERSION,
-           cvm_monitor_backend_name());
+    printf("cvmctl version %s\nmonitor backend: %s\n", CVMCTL_VERSION, cvm_monitor_backend_name());
     return CVMCTL_EXIT_OK;
 }
 

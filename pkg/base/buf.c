@@ -73,8 +73,8 @@ int cvm_buf_read_file(struct cvm_buf *b, int dirfd, const char *path, struct cvm
             /* The file grew after fstat; keep reading up to the limit. */
             if (b->len >= b->max) {
                 cvm_buf_release(b);
-                return cvm_error_set(err, CVM_E_LIMIT, "'%s' exceeds the limit of %zu bytes",
-                                     path, b->max);
+                return cvm_error_set(err, CVM_E_LIMIT, "'%s' exceeds the limit of %zu bytes", path,
+                                     b->max);
             }
             r = buf_reserve(b, b->len + 4096 > b->max ? b->max : b->len + 4096, err);
             if (r < 0) {

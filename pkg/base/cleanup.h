@@ -21,11 +21,11 @@ static inline void cvm_closep(int *fd)
 #define CVM_AUTOCLOSE __attribute__((cleanup(cvm_closep)))
 
 /* CVM_AUTO(cvm_error_free) struct cvm_error *e = NULL; calls fn(e) at scope exit. */
-#define CVM_DEFINE_CLEANUP(type, fn)                                                            \
-    static inline void fn##p(type *p)                                                           \
-    {                                                                                           \
-        if (*p)                                                                                 \
-            fn(*p);                                                                             \
+#define CVM_DEFINE_CLEANUP(type, fn)                                                               \
+    static inline void fn##p(type *p)                                                              \
+    {                                                                                              \
+        if (*p)                                                                                    \
+            fn(*p);                                                                                \
     }
 #define CVM_AUTO(fn) __attribute__((cleanup(fn##p)))
 

@@ -44,8 +44,10 @@ static int check_spec(const struct cvm_deploy_spec *spec, struct cvm_error **err
         return cvm_error_set(err, CVM_E_LIMIT, "deployment has %zu cVMs, at most %d allowed",
                              spec->n_vms, CVM_MAX_VMS);
     if (spec->n_capfiles > CVM_MAX_CAPFILES)
-        return cvm_error_set(err, CVM_E_LIMIT, "deployment declares %zu CAP_Files, at most %d "
-                             "allowed", spec->n_capfiles, CVM_MAX_CAPFILES);
+        return cvm_error_set(err, CVM_E_LIMIT,
+                             "deployment declares %zu CAP_Files, at most %d "
+                             "allowed",
+                             spec->n_capfiles, CVM_MAX_CAPFILES);
     for (size_t i = 0; i < spec->n_vms; i++) {
         const struct cvm_vm_spec *v = &spec->vms[i];
         if (!v->name || !v->name[0])
@@ -55,26 +57,28 @@ static int check_spec(const struct cvm_deploy_spec *spec, struct cvm_error **err
                 return cvm_error_set(err, CVM_E_CONFLICT, "two cVMs are named '%s'", v->name);
         if (v->base % CVM_PAGE || v->size % CVM_PAGE || v->size == 0 || v->base == 0 ||
             v->base + v->size < v->base)
-            return cvm_error_set(err, CVM_E_USAGE, "window [0x%" PRIx64 ", +0x%" PRIx64 ") of "
+            return cvm_error_set(err, CVM_E_USAGE,
+                                 "window [0x%" PRIx64 ", +0x%" PRIx64 ") of "
                                  "cVM '%s' must be non-empty, page-aligned and above 0",
                                  v->base, v->size, v->name);
         if (v->wait_seconds < CVM_WAIT_JOIN)
-            return cvm_error_set(err, CVM_E_USAGE, "cVM '%s': wait must be -1 or more",
-                                 v->name);
+            return cvm_error_set(err, CVM_E_USAGE, "cVM '%s': wait must be -1 or more", v->name);
         int links[2] = {v->callback_out, v->callback_in};
         for (int k = 0; k < 2; k++)
             if (links[k] != CVM_CALLBACK_MONITOR &&
                 (links[k] < 0 || (size_t)links[k] >= spec->n_vms || (size_t)links[k] == i))
-                return cvm_error_set(err, CVM_E_USAGE, "cVM '%s': %s names no other cVM",
-                                     v->name, k ? "callback_in" : "callback_out");
+                return cvm_error_set(err, CVM_E_USAGE, "cVM '%s': %s names no other cVM", v->name,
+                                     k ? "callback_in" : "callback_out");
     }
     /* Every callback_out chain must reach the monitor. */
     for (size_t i = 0; i < spec->n_vms; i++) {
         int at = (int)i;
         for (size_t steps = 0; at != CVM_CALLBACK_MONITOR; steps++) {
             if (steps > spec->n_vms)
-                return cvm_error_set(err, CVM_E_USAGE, "callback_out of cVM '%s' leads into a "
-                                     "cycle", spec->vms[i].name);
+                return cvm_error_set(err, CVM_E_USAGE,
+                                     "callback_out of cVM '%s' leads into a "
+                                     "cycle",
+                                     spec->vms[i].name);
             at = spec->vms[at].callback_out;
         }
     }
@@ -85,13 +89,13 @@ static int check_spec(const struct cvm_deploy_spec *spec, struct cvm_error **err
             return cvm_error_set(err, CVM_E_USAGE, "CAP_File %zu needs a name of 1 to %d bytes",
                                  i + 1, CVM_HOSTCALL_NAME_MAX);
         if (c->size == 0 || c->data_len > c->size || c->size > (1ULL << 32))
-            return cvm_error_set(err, CVM_E_USAGE, "CAP_File '%s': size 0x%" PRIx64 " must be "
-                                 "1 byte to 4 GiB and hold its %zu bytes of data", c->name,
-                                 c->size, c->data_len);
+            return cvm_error_set(err, CVM_E_USAGE,
+                                 "CAP_File '%s': size 0x%" PRIx64 " must be "
+                                 "1 byte to 4 GiB and hold its %zu bytes of data",
+                                 c->name, c->size, c->data_len);
         for (size_t k = 0; k < i; k++)
             if (strcmp(spec->capfiles[k].name, c->name) == 0)
-                return cvm_error_set(err, CVM_E_CONFLICT, "two CAP_Files are named '%s'",
-                                     c->name);
+                return cvm_error_set(err, CVM_E_CONFLICT, "two CAP_Files are named '%s'", c->name);
     }
     return 0;
 }
@@ -130,8 +134,10 @@ static int vm_deploy(struct cvm_vm *vm, const struct cvm_vm_spec *spec, struct c
     if (r < 0)
         return r;
     if (vm->img.arch->machine != HOST_MACHINE)
-        return cvm_error_set(err, CVM_E_UNSUPPORTED, "'%s' is built for %s; this monitor runs "
-                             "%s runtimes", spec->runtime_name, vm->img.arch->name,
+        return cvm_error_set(err, CVM_E_UNSUPPORTED,
+                             "'%s' is built for %s; this monitor runs "
+                             "%s runtimes",
+                             spec->runtime_name, vm->img.arch->name,
                              cvm_reloc_arch_find(HOST_MACHINE)->name);
     r = cvm_window_reserve(vm, vm->dep, err);
     if (r < 0)
@@ -173,9 +179,10 @@ static int link_callbacks(struct cvm_deployment *d, const struct cvm_deploy_spec
         if (s->callback_out != CVM_CALLBACK_MONITOR) {
             struct cvm_vm *out = &d->vms[s->callback_out];
             if (!out->syscall_handler)
-                return cvm_error_set(err, CVM_E_FORMAT, "cVM '%s' sends its hostcalls to '%s', "
-                                     "whose runtime '%s' exports no syscall_handler", vm->name,
-                                     out->name, out->runtime_name);
+                return cvm_error_set(err, CVM_E_FORMAT,
+                                     "cVM '%s' sends its hostcalls to '%s', "
+                                     "whose runtime '%s' exports no syscall_handler",
+                                     vm->name, out->name, out->runtime_name);
             vm->callback_out = out;
         }
         if (s->callback_in != CVM_CALLBACK_MONITOR)
@@ -214,8 +221,8 @@ int cvm_deployment_create(const struct cvm_deploy_spec *spec, struct cvm_deploym
         vm->base = s->base;
         vm->end = s->base + s->size;
         vm->wait_seconds = s->wait_seconds;
-        vm->info = (struct cvm_vm_info){.name = vm->name, .id = (unsigned)i + 1,
-                                        .base = s->base, .size = s->size};
+        vm->info = (struct cvm_vm_info){
+            .name = vm->name, .id = (unsigned)i + 1, .base = s->base, .size = s->size};
         pthread_mutex_init(&vm->grant_lock, NULL);
         if (!vm->name || !vm->runtime_name) {
             r = cvm_error_set_errno(err, ENOMEM, "cannot allocate deployment");
@@ -289,11 +296,10 @@ int cvm_runtime_measure(const uint8_t *elf, size_t len, const char *name,
         return r;
     size_t span = (img.span + CVM_PAGE - 1) & ~(CVM_PAGE - 1);
     /* The measurement does not depend on the base, so any free address serves. */
-    void *mem = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS |
-                     MAP_NORESERVE, -1, 0);
+    void *mem = mmap(NULL, span, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (mem == MAP_FAILED)
-        return cvm_error_set_errno(err, errno, "cannot map %zu bytes to measure '%s'", span,
-                                   name);
+        return cvm_error_set_errno(err, errno, "cannot map %zu bytes to measure '%s'", span, name);
     struct cvm_elf_loaded loaded;
     r = cvm_elf_load(&img, (uintptr_t)mem, &loaded, err);
     munmap(mem, span);

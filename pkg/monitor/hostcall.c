@@ -29,7 +29,7 @@ static long forward(struct cvm_thread *t, struct cvm_vm *target, long nr, const 
     struct cvm_vm *caller = t->cur;
     t->cur = target;
     const long args[7] = {nr, a[0], a[1], a[2], a[3], a[4], a[5]};
-    long r = cvm_guest_call(t, target->syscall_handler, cvm_slot_top(target, slot), args);
+    long r = cvm_guest_call(target->syscall_handler, cvm_slot_top(target, slot), args);
     t->cur = caller;
     t->n_borrowed--;
     cvm_slot_release(target, slot);

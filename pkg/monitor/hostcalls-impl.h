@@ -6,7 +6,7 @@
 
 struct cvm_thread;
 
-#define CVM_HC_PROTO(nr, NAME, name, argc, args, doc)                                          \
+#define CVM_HC_PROTO(nr, NAME, name, argc, args, doc)                                              \
     long cvm_hc_##name(struct cvm_thread *t, const long a[6]);
 CVM_HOSTCALLS(CVM_HC_PROTO)
 #undef CVM_HC_PROTO

@@ -19,10 +19,10 @@
 #define CVM_STACK_SLOT_SIZE (256UL << 10) /* per slot, its lowest page a guard */
 #define CVM_GATE_SIZE (16UL << 10)        /* boot block, argv, envp, auxv: read-only to guests */
 #define CVM_MIN_HEAP (64UL << 10)
-#define CVM_MAX_THREADS 64  /* threads a cVM may create over its life, the main one included */
-#define CVM_MAX_GRANTS 64   /* regions beyond its window a cVM may be granted */
+#define CVM_MAX_THREADS 64 /* threads a cVM may create over its life, the main one included */
+#define CVM_MAX_GRANTS 64  /* regions beyond its window a cVM may be granted */
 #define CVM_MAX_CAPFILES 64
-#define CVM_MAX_NEST 8      /* callback depth: app -> libos -> ... -> monitor */
+#define CVM_MAX_NEST 8 /* callback depth: app -> libos -> ... -> monitor */
 #define CVM_ALTSTACK_SIZE (64UL << 10)
 
 struct cvm_region {
@@ -44,16 +44,16 @@ struct cvm_deployment;
 
 struct cvm_thread {
     struct cvm_deployment *dep;
-    struct cvm_vm *home;   /* the cVM the thread belongs to */
-    struct cvm_vm *cur;    /* the cVM whose code runs now: differs inside a callback */
-    unsigned tid;          /* 1-based within home; the main thread is 1 */
-    int slot;              /* home stack slot, released when the thread ends */
+    struct cvm_vm *home; /* the cVM the thread belongs to */
+    struct cvm_vm *cur;  /* the cVM whose code runs now: differs inside a callback */
+    unsigned tid;        /* 1-based within home; the main thread is 1 */
+    int slot;            /* home stack slot, released when the thread ends */
     uintptr_t fn, arg;
     pthread_t pthread;
     bool started;
-    bool done;             /* under dep->lock */
-    bool joined;           /* a guest joined it (hostcall 41) */
-    sigjmp_buf exit_jmp;   /* where exit, thread exit, faults and stops land */
+    bool done;           /* under dep->lock */
+    bool joined;         /* a guest joined it (hostcall 41) */
+    sigjmp_buf exit_jmp; /* where exit, thread exit, faults and stops land */
     enum cvm_thread_end end;
     long value;
     struct {
@@ -73,19 +73,19 @@ struct cvm_vm {
     char *name;
     char *runtime_name;
     struct cvm_elf_image img;
-    uintptr_t base, end;      /* the window */
-    uintptr_t entry;          /* absolute */
+    uintptr_t base, end;       /* the window */
+    uintptr_t entry;           /* absolute */
     uintptr_t syscall_handler; /* absolute, 0 if none */
     uintptr_t heap_base, heap_size, gate, stacks_lo;
     struct cvm_vm *callback_out; /* NULL: the monitor */
     struct cvm_vm *callback_in;
     int wait_seconds;
     bool reserved;
-    atomic_uint slots_used; /* bitmap of CVM_STACK_SLOTS */
-    atomic_uint slots_open; /* slots made read-write so far (layout.c) */
+    atomic_uint slots_used;                      /* bitmap of CVM_STACK_SLOTS */
+    atomic_uint slots_open;                      /* slots made read-write so far (layout.c) */
     struct cvm_thread *threads[CVM_MAX_THREADS]; /* by tid - 1, under dep->lock */
     unsigned n_threads;
-    atomic_bool exiting;      /* its main thread ended: stop the others */
+    atomic_bool exiting; /* its main thread ended: stop the others */
     struct cvm_vm_result result;
     pthread_mutex_t grant_lock; /* writers only: readers scan the first n_grants entries */
     struct cvm_region grants[CVM_MAX_GRANTS];
@@ -142,7 +142,7 @@ long cvm_guest_read(struct cvm_vm *vm, void *dst, uintptr_t src, size_t len);
 long cvm_guest_write(struct cvm_vm *vm, uintptr_t dst, const void *src, size_t len);
 
 /* run.c */
-long cvm_guest_call(struct cvm_thread *t, uintptr_t fn, uintptr_t sp, const long args[7]);
+long cvm_guest_call(uintptr_t fn, uintptr_t sp, const long args[7]);
 _Noreturn void cvm_thread_leave(struct cvm_thread *t, enum cvm_thread_end end, long value);
 long cvm_thread_spawn(struct cvm_vm *vm, uintptr_t fn, uintptr_t arg);
 long cvm_thread_join_guest(struct cvm_thread *t, long tid, long *value);

@@ -38,9 +38,10 @@ int cvm_layout_prepare(struct cvm_vm *vm, const struct cvm_vm_spec *spec, struct
     uint64_t fixed = (uint64_t)CVM_STACK_SLOTS * CVM_STACK_SLOT_SIZE + CVM_GATE_SIZE;
     uint64_t size = vm->end - vm->base;
     if (image > size || size - image < fixed + CVM_MIN_HEAP)
-        return cvm_error_set(err, CVM_E_LIMIT, "window of cVM '%s' is 0x%" PRIx64 " bytes; "
-                             "runtime '%s' needs at least 0x%" PRIx64, vm->name, size,
-                             spec->runtime_name, image + fixed + CVM_MIN_HEAP);
+        return cvm_error_set(err, CVM_E_LIMIT,
+                             "window of cVM '%s' is 0x%" PRIx64 " bytes; "
+                             "runtime '%s' needs at least 0x%" PRIx64,
+                             vm->name, size, spec->runtime_name, image + fixed + CVM_MIN_HEAP);
     vm->stacks_lo = vm->end - (uintptr_t)CVM_STACK_SLOTS * CVM_STACK_SLOT_SIZE;
     vm->gate = vm->stacks_lo - CVM_GATE_SIZE;
     vm->heap_base = vm->base + image;
@@ -84,12 +85,13 @@ static char *gate_strdup(struct gate_alloc *g, const char *s)
 
 static int boot_overflow(struct cvm_vm *vm, struct cvm_error **err)
 {
-    return cvm_error_set(err, CVM_E_LIMIT, "arguments and environment of cVM '%s' exceed "
-                         "the %lu-byte boot block", vm->name, CVM_GATE_SIZE);
+    return cvm_error_set(err, CVM_E_LIMIT,
+                         "arguments and environment of cVM '%s' exceed "
+                         "the %lu-byte boot block",
+                         vm->name, CVM_GATE_SIZE);
 }
 
-int cvm_layout_write_boot(struct cvm_vm *vm, const struct cvm_vm_spec *spec,
-                          struct cvm_error **err)
+int cvm_layout_write_boot(struct cvm_vm *vm, const struct cvm_vm_spec *spec, struct cvm_error **err)
 {
     struct gate_alloc g = {.next = vm->gate, .end = vm->gate + CVM_GATE_SIZE};
     struct cvm_boot *boot = gate_take(&g, sizeof(*boot), 16);
@@ -110,8 +112,8 @@ int cvm_layout_write_boot(struct cvm_vm *vm, const struct cvm_vm_spec *spec,
     envp[spec->envc] = NULL;
     if (getrandom(random, 16, 0) != 16)
         return cvm_error_set_errno(err, errno, "cannot seed AT_RANDOM of cVM '%s'", vm->name);
-    unsigned long aux[] = {CVM_AT_PAGESZ, CVM_PAGE,     CVM_AT_BASE,   vm->base,
-                           CVM_AT_ENTRY,  vm->entry,    CVM_AT_RANDOM, (unsigned long)random,
+    unsigned long aux[] = {CVM_AT_PAGESZ, CVM_PAGE,  CVM_AT_BASE,   vm->base,
+                           CVM_AT_ENTRY,  vm->entry, CVM_AT_RANDOM, (unsigned long)random,
                            CVM_AT_NULL,   0};
     memcpy(auxv, aux, sizeof(aux));
     *boot = (struct cvm_boot){

@@ -34,14 +34,16 @@ static int parse_phdrs(struct cvm_elf_image *img, const Elf64_Ehdr *eh, struct c
 {
     const char *name = img->name;
     if (eh->e_phentsize != sizeof(Elf64_Phdr))
-        return cvm_error_set(err, CVM_E_FORMAT, "'%s': program header size %u, expected %zu",
-                             name, eh->e_phentsize, sizeof(Elf64_Phdr));
+        return cvm_error_set(err, CVM_E_FORMAT, "'%s': program header size %u, expected %zu", name,
+                             eh->e_phentsize, sizeof(Elf64_Phdr));
     if (eh->e_phnum == 0 || eh->e_phnum > CVM_ELF_MAX_PHDRS)
-        return cvm_error_set(err, CVM_E_FORMAT, "'%s': %u program headers (1 to %d allowed)",
-                             name, eh->e_phnum, CVM_ELF_MAX_PHDRS);
+        return cvm_error_set(err, CVM_E_FORMAT, "'%s': %u program headers (1 to %d allowed)", name,
+                             eh->e_phnum, CVM_ELF_MAX_PHDRS);
     if (!fits(eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr), img->file_len))
-        return cvm_error_set(err, CVM_E_FORMAT, "'%s' is truncated: program headers end past "
-                             "byte %zu", name, img->file_len);
+        return cvm_error_set(err, CVM_E_FORMAT,
+                             "'%s' is truncated: program headers end past "
+                             "byte %zu",
+                             name, img->file_len);
 
     for (unsigned i = 0; i < eh->e_phnum; i++) {
         Elf64_Phdr ph;
@@ -49,31 +51,39 @@ static int parse_phdrs(struct cvm_elf_image *img, const Elf64_Ehdr *eh, struct c
         switch (ph.p_type) {
         case PT_LOAD: {
             if (img->n_seg == CVM_ELF_MAX_LOADS)
-                return cvm_error_set(err, CVM_E_LIMIT, "'%s': more than %d PT_LOAD segments",
-                                     name, CVM_ELF_MAX_LOADS);
+                return cvm_error_set(err, CVM_E_LIMIT, "'%s': more than %d PT_LOAD segments", name,
+                                     CVM_ELF_MAX_LOADS);
             if (ph.p_filesz > ph.p_memsz)
-                return cvm_error_set(err, CVM_E_FORMAT, "'%s': segment %u has file size 0x%llx "
-                                     "over its memory size 0x%llx", name, i,
-                                     (unsigned long long)ph.p_filesz,
+                return cvm_error_set(err, CVM_E_FORMAT,
+                                     "'%s': segment %u has file size 0x%llx "
+                                     "over its memory size 0x%llx",
+                                     name, i, (unsigned long long)ph.p_filesz,
                                      (unsigned long long)ph.p_memsz);
             if (!fits(ph.p_offset, ph.p_filesz, img->file_len))
-                return cvm_error_set(err, CVM_E_FORMAT, "'%s' is truncated: segment %u needs "
-                                     "bytes up to 0x%llx, file has 0x%zx", name, i,
-                                     (unsigned long long)(ph.p_offset + ph.p_filesz),
+                return cvm_error_set(err, CVM_E_FORMAT,
+                                     "'%s' is truncated: segment %u needs "
+                                     "bytes up to 0x%llx, file has 0x%zx",
+                                     name, i, (unsigned long long)(ph.p_offset + ph.p_filesz),
                                      img->file_len);
             if (!fits(ph.p_vaddr, ph.p_memsz, CVM_ELF_MAX_SPAN))
-                return cvm_error_set(err, CVM_E_LIMIT, "'%s': segment %u ends past the 4 GiB "
-                                     "image limit", name, i);
+                return cvm_error_set(err, CVM_E_LIMIT,
+                                     "'%s': segment %u ends past the 4 GiB "
+                                     "image limit",
+                                     name, i);
             if (img->n_seg) {
                 const struct cvm_elf_segment *prev = &img->seg[img->n_seg - 1];
                 if (ph.p_vaddr < prev->vaddr + prev->memsz)
-                    return cvm_error_set(err, CVM_E_FORMAT, "'%s': segment %u at 0x%llx overlaps "
-                                         "or precedes the one before it", name, i,
-                                         (unsigned long long)ph.p_vaddr);
+                    return cvm_error_set(err, CVM_E_FORMAT,
+                                         "'%s': segment %u at 0x%llx overlaps "
+                                         "or precedes the one before it",
+                                         name, i, (unsigned long long)ph.p_vaddr);
             }
-            img->seg[img->n_seg++] = (struct cvm_elf_segment){
-                .vaddr = ph.p_vaddr, .memsz = ph.p_memsz, .offset = ph.p_offset,
-                .filesz = ph.p_filesz, .flags = ph.p_flags & (PF_R | PF_W | PF_X)};
+            img->seg[img->n_seg++] =
+                (struct cvm_elf_segment){.vaddr = ph.p_vaddr,
+                                         .memsz = ph.p_memsz,
+                                         .offset = ph.p_offset,
+                                         .filesz = ph.p_filesz,
+                                         .flags = ph.p_flags & (PF_R | PF_W | PF_X)};
             break;
         }
         case PT_DYNAMIC:
@@ -81,13 +91,16 @@ static int parse_phdrs(struct cvm_elf_image *img, const Elf64_Ehdr *eh, struct c
             img->dyn_size = ph.p_memsz;
             break;
         case PT_INTERP:
-            return cvm_error_set(err, CVM_E_UNSUPPORTED, "'%s' asks for a program interpreter; "
-                                 "runtimes are loaded by the monitor", name);
+            return cvm_error_set(err, CVM_E_UNSUPPORTED,
+                                 "'%s' asks for a program interpreter; "
+                                 "runtimes are loaded by the monitor",
+                                 name);
         case PT_TLS:
-            return cvm_error_set(err, CVM_E_UNSUPPORTED, "'%s' has a TLS segment, which "
-                                 "runtimes cannot use", name);
-        default:
-            break;
+            return cvm_error_set(err, CVM_E_UNSUPPORTED,
+                                 "'%s' has a TLS segment, which "
+                                 "runtimes cannot use",
+                                 name);
+        default: break;
         }
     }
     if (img->n_seg == 0)
@@ -96,8 +109,8 @@ static int parse_phdrs(struct cvm_elf_image *img, const Elf64_Ehdr *eh, struct c
     img->span = last->vaddr + last->memsz;
     if (img->span == 0)
         return cvm_error_set(err, CVM_E_FORMAT, "'%s' loads nothing", name);
-    if (img->dyn_size && (!fits(img->dyn_vaddr, img->dyn_size, img->span) ||
-                          img->dyn_vaddr % 8 != 0))
+    if (img->dyn_size &&
+        (!fits(img->dyn_vaddr, img->dyn_size, img->span) || img->dyn_vaddr % 8 != 0))
         return cvm_error_set(err, CVM_E_FORMAT, "'%s': PT_DYNAMIC lies outside the image", name);
     return 0;
 }
@@ -109,21 +122,29 @@ int cvm_elf_parse(const uint8_t *file, size_t len, const char *name, struct cvm_
     if (len < 4 || memcmp(file, ELFMAG, SELFMAG) != 0)
         return cvm_error_set(err, CVM_E_FORMAT, "'%s' is not an ELF file", name);
     if (len < sizeof(Elf64_Ehdr))
-        return cvm_error_set(err, CVM_E_FORMAT, "'%s' is truncated: %zu bytes, an ELF header "
-                             "needs %zu", name, len, sizeof(Elf64_Ehdr));
+        return cvm_error_set(err, CVM_E_FORMAT,
+                             "'%s' is truncated: %zu bytes, an ELF header "
+                             "needs %zu",
+                             name, len, sizeof(Elf64_Ehdr));
     Elf64_Ehdr eh;
     memcpy(&eh, file, sizeof(eh));
     if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB ||
         eh.e_ident[EI_VERSION] != EV_CURRENT)
-        return cvm_error_set(err, CVM_E_UNSUPPORTED, "'%s' is not a 64-bit little-endian ELF "
-                             "file", name);
+        return cvm_error_set(err, CVM_E_UNSUPPORTED,
+                             "'%s' is not a 64-bit little-endian ELF "
+                             "file",
+                             name);
     img.arch = cvm_reloc_arch_find(eh.e_machine);
     if (!img.arch)
-        return cvm_error_set(err, CVM_E_UNSUPPORTED, "'%s' is built for ELF machine %u, which "
-                             "the loader does not know", name, eh.e_machine);
+        return cvm_error_set(err, CVM_E_UNSUPPORTED,
+                             "'%s' is built for ELF machine %u, which "
+                             "the loader does not know",
+                             name, eh.e_machine);
     if (eh.e_type != ET_DYN)
-        return cvm_error_set(err, CVM_E_UNSUPPORTED, "'%s' is not position-independent "
-                             "(ELF type %u, runtimes must be ET_DYN)", name, eh.e_type);
+        return cvm_error_set(err, CVM_E_UNSUPPORTED,
+                             "'%s' is not position-independent "
+                             "(ELF type %u, runtimes must be ET_DYN)",
+                             name, eh.e_type);
     int r = parse_phdrs(&img, &eh, err);
     if (r < 0)
         return r;
@@ -133,8 +154,10 @@ int cvm_elf_parse(const uint8_t *file, size_t len, const char *name, struct cvm_
             eh.e_entry < img.seg[i].vaddr + img.seg[i].memsz)
             entry_ok = 1;
     if (!entry_ok)
-        return cvm_error_set(err, CVM_E_FORMAT, "'%s': entry point 0x%llx is not in an "
-                             "executable segment", name, (unsigned long long)eh.e_entry);
+        return cvm_error_set(err, CVM_E_FORMAT,
+                             "'%s': entry point 0x%llx is not in an "
+                             "executable segment",
+                             name, (unsigned long long)eh.e_entry);
     img.entry = eh.e_entry;
     *ret = img;
     return 0;
@@ -149,9 +172,10 @@ struct dyn_info {
 };
 
 /* Reads the image at offset `off` as an object of `size` bytes, or fails. */
-#define IMG_READ(dst, base, span, off)                                                          \
-    (fits((off), sizeof(*(dst)), (span)) ? (memcpy((dst), (void *)((base) + (off)),            \
-                                                   sizeof(*(dst))), 1) : 0)
+#define IMG_READ(dst, base, span, off)                                                             \
+    (fits((off), sizeof(*(dst)), (span))                                                           \
+         ? (memcpy((dst), (void *)((base) + (off)), sizeof(*(dst))), 1)                            \
+         : 0)
 
 static int read_dynamic(const struct cvm_elf_image *img, uintptr_t base, struct dyn_info *di,
                         struct cvm_error **err)
@@ -177,8 +201,10 @@ static int read_dynamic(const struct cvm_elf_image *img, uintptr_t base, struct 
         case DT_PLTRELSZ: di->pltrelsz = v; break;
         case DT_PLTREL:
             if (v != DT_RELA)
-                return cvm_error_set(err, CVM_E_UNSUPPORTED, "'%s': PLT relocations are not "
-                                     "RELA", img->name);
+                return cvm_error_set(err, CVM_E_UNSUPPORTED,
+                                     "'%s': PLT relocations are not "
+                                     "RELA",
+                                     img->name);
             break;
         case DT_RELR: di->relr = v; break;
         case DT_RELRSZ: di->relrsz = v; break;
@@ -187,16 +213,28 @@ static int read_dynamic(const struct cvm_elf_image *img, uintptr_t base, struct 
                 return cvm_error_set(err, CVM_E_FORMAT, "'%s': DT_RELRENT is %llu, expected 8",
                                      img->name, (unsigned long long)v);
             break;
-        case DT_SYMTAB: di->symtab = v; di->has_symtab = 1; break;
-        case DT_STRTAB: di->strtab = v; di->has_strtab = 1; break;
+        case DT_SYMTAB:
+            di->symtab = v;
+            di->has_symtab = 1;
+            break;
+        case DT_STRTAB:
+            di->strtab = v;
+            di->has_strtab = 1;
+            break;
         case DT_STRSZ: di->strsz = v; break;
         case DT_SYMENT:
             if (v != sizeof(Elf64_Sym))
                 return cvm_error_set(err, CVM_E_FORMAT, "'%s': DT_SYMENT is %llu, expected %zu",
                                      img->name, (unsigned long long)v, sizeof(Elf64_Sym));
             break;
-        case DT_HASH: di->hash = v; di->has_hash = 1; break;
-        case DT_GNU_HASH: di->gnu_hash = v; di->has_gnu_hash = 1; break;
+        case DT_HASH:
+            di->hash = v;
+            di->has_hash = 1;
+            break;
+        case DT_GNU_HASH:
+            di->gnu_hash = v;
+            di->has_gnu_hash = 1;
+            break;
         case DT_NEEDED:
             if (di->needed == UINT64_MAX)
                 di->needed = v;
@@ -223,8 +261,10 @@ static int reloc_write(const struct cvm_elf_image *img, uintptr_t base, uint64_t
                        uint64_t value, struct cvm_error **err)
 {
     if (!fits(off, 8, img->span))
-        return cvm_error_set(err, CVM_E_FORMAT, "'%s': relocation at offset 0x%llx lies outside "
-                             "the image", img->name, (unsigned long long)off);
+        return cvm_error_set(err, CVM_E_FORMAT,
+                             "'%s': relocation at offset 0x%llx lies outside "
+                             "the image",
+                             img->name, (unsigned long long)off);
     memcpy((void *)(base + off), &value, 8);
     return 0;
 }
@@ -244,9 +284,10 @@ static int apply_rela(const struct cvm_elf_image *img, uintptr_t base, uint64_t 
         if (type == img->arch->r_none)
             continue;
         if (type != img->arch->r_relative)
-            return cvm_error_set(err, CVM_E_UNSUPPORTED, "'%s': unsupported relocation type %u "
-                                 "(%s) at offset 0x%llx", img->name, type,
-                                 img->arch->type_name(type),
+            return cvm_error_set(err, CVM_E_UNSUPPORTED,
+                                 "'%s': unsupported relocation type %u "
+                                 "(%s) at offset 0x%llx",
+                                 img->name, type, img->arch->type_name(type),
                                  (unsigned long long)rel.r_offset);
         int r = reloc_write(img, base, rel.r_offset, base + (uint64_t)rel.r_addend, err);
         if (r < 0)
@@ -263,8 +304,10 @@ static int relr_one(const struct cvm_elf_image *img, uintptr_t base, uint64_t of
 {
     uint64_t v;
     if (!IMG_READ(&v, base, img->span, off))
-        return cvm_error_set(err, CVM_E_FORMAT, "'%s': RELR entry at offset 0x%llx lies outside "
-                             "the image", img->name, (unsigned long long)off);
+        return cvm_error_set(err, CVM_E_FORMAT,
+                             "'%s': RELR entry at offset 0x%llx lies outside "
+                             "the image",
+                             img->name, (unsigned long long)off);
     return reloc_write(img, base, off, v + base, err);
 }
 
@@ -302,8 +345,7 @@ static int apply_relr(const struct cvm_elf_image *img, uintptr_t base, uint64_t 
             (*count)++;
         }
         if (where > img->span)
-            return cvm_error_set(err, CVM_E_FORMAT, "'%s': RELR walk leaves the image",
-                                 img->name);
+            return cvm_error_set(err, CVM_E_FORMAT, "'%s': RELR walk leaves the image", img->name);
         where += 63 * 8;
     }
     return 0;
@@ -342,8 +384,7 @@ static int symbol_count(const struct cvm_elf_image *img, uintptr_t base, const s
     uint64_t chain = buckets + (uint64_t)h[0] * 4;
     for (uint64_t i = max;; i++) {
         uint32_t v;
-        if (i - h[1] > img->span / 4 ||
-            !IMG_READ(&v, base, img->span, chain + (i - h[1]) * 4))
+        if (i - h[1] > img->span / 4 || !IMG_READ(&v, base, img->span, chain + (i - h[1]) * 4))
             return -1;
         if (v & 1) {
             *ret = i + 1;
@@ -424,13 +465,16 @@ int cvm_elf_load(const struct cvm_elf_image *img, uintptr_t base, struct cvm_elf
             return r;
         if (di.needed != UINT64_MAX) {
             const char *lib = dyn_string(&di, base, di.needed);
-            return cvm_error_set(err, CVM_E_UNSUPPORTED, "'%s' needs shared library '%s'; "
-                                 "runtimes must be self-contained", img->name,
-                                 lib ? lib : "?");
+            return cvm_error_set(err, CVM_E_UNSUPPORTED,
+                                 "'%s' needs shared library '%s'; "
+                                 "runtimes must be self-contained",
+                                 img->name, lib ? lib : "?");
         }
         if (di.relsz)
-            return cvm_error_set(err, CVM_E_UNSUPPORTED, "'%s' uses REL relocations; %s "
-                                 "runtimes use RELA", img->name, img->arch->name);
+            return cvm_error_set(err, CVM_E_UNSUPPORTED,
+                                 "'%s' uses REL relocations; %s "
+                                 "runtimes use RELA",
+                                 img->name, img->arch->name);
         r = apply_rela(img, base, di.rela, di.relasz, &out.n_relocs, err);
         if (r == 0)
             r = apply_rela(img, base, di.jmprel, di.pltrelsz, &out.n_relocs, err);

@@ -37,8 +37,8 @@ struct cvm_elf_image {
     const struct cvm_reloc_arch *arch;
     struct cvm_elf_segment seg[CVM_ELF_MAX_LOADS];
     size_t n_seg;
-    uint64_t span;  /* last PT_LOAD vaddr + memsz: the measured, loaded extent */
-    uint64_t entry; /* offset from the load base */
+    uint64_t span;                /* last PT_LOAD vaddr + memsz: the measured, loaded extent */
+    uint64_t entry;               /* offset from the load base */
     uint64_t dyn_vaddr, dyn_size; /* dyn_size 0: no PT_DYNAMIC */
 };
 

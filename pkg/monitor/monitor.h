@@ -19,19 +19,19 @@ struct cvm_error;
 /* One cVM of a deployment. Strings and buffers stay owned by the caller. */
 struct cvm_vm_spec {
     const char *name;
-    const char *runtime_name;  /* file name, for messages and callback lookup */
-    const uint8_t *runtime;    /* the runtime ELF file's bytes */
+    const char *runtime_name; /* file name, for messages and callback lookup */
+    const uint8_t *runtime;   /* the runtime ELF file's bytes */
     size_t runtime_len;
-    const char *const *argv;   /* argc strings; argv[0] is conventionally the runtime name */
+    const char *const *argv; /* argc strings; argv[0] is conventionally the runtime name */
     size_t argc;
-    const char *const *envp;   /* envc "KEY=VALUE" strings */
+    const char *const *envp; /* envc "KEY=VALUE" strings */
     size_t envc;
-    uint64_t base;             /* window [base, base + size), page-aligned */
+    uint64_t base; /* window [base, base + size), page-aligned */
     uint64_t size;
-    int callback_out;          /* index of the cVM serving this one's hostcalls, or -1 */
-    int callback_in;           /* index of the inner cVM (hostcall 700), or -1 */
-    int wait_seconds;          /* CVM_WAIT_JOIN, 0 (start the next at once) or N seconds */
-    bool clean_room;           /* private zero-filled heap (the only mode on inproc) */
+    int callback_out; /* index of the cVM serving this one's hostcalls, or -1 */
+    int callback_in;  /* index of the inner cVM (hostcall 700), or -1 */
+    int wait_seconds; /* CVM_WAIT_JOIN, 0 (start the next at once) or N seconds */
+    bool clean_room;  /* private zero-filled heap (the only mode on inproc) */
 };
 
 /* A CAP_File declared by the deployment: size bytes, starting with data. */
@@ -55,26 +55,26 @@ struct cvm_vm_info {
     const char *name;
     unsigned id;
     uint64_t base, size;
-    uint64_t image_size;      /* the measured span */
-    uint64_t deploy_ns;       /* reserve + load + measure + relocate + lay out */
+    uint64_t image_size; /* the measured span */
+    uint64_t deploy_ns;  /* reserve + load + measure + relocate + lay out */
     uint8_t runtime_measurement[CVM_SHA256_LEN];
     bool has_syscall_handler;
 };
 
 enum cvm_vm_outcome {
     CVM_VM_NOT_STARTED,
-    CVM_VM_EXITED,   /* exit hostcall or return from the entry point */
-    CVM_VM_FAULTED,  /* a signal on one of its threads */
-    CVM_VM_STOPPED,  /* stopped by the monitor: timeout or another cVM's fault */
+    CVM_VM_EXITED,  /* exit hostcall or return from the entry point */
+    CVM_VM_FAULTED, /* a signal on one of its threads */
+    CVM_VM_STOPPED, /* stopped by the monitor: timeout or another cVM's fault */
 };
 
 struct cvm_vm_result {
     enum cvm_vm_outcome outcome;
-    int exit_code;           /* CVM_VM_EXITED */
-    int signal;              /* CVM_VM_FAULTED */
+    int exit_code; /* CVM_VM_EXITED */
+    int signal;    /* CVM_VM_FAULTED */
     uint64_t fault_addr;
     uint64_t fault_ip;
-    const char *fault_cvm;   /* the cVM whose code was running (may differ when nested) */
+    const char *fault_cvm; /* the cVM whose code was running (may differ when nested) */
 };
 
 struct cvm_run_options {

@@ -25,9 +25,9 @@ static int stop_signal(void)
     return SIGRTMIN + 3;
 }
 
-long cvm_guest_call(struct cvm_thread *t, uintptr_t fn, uintptr_t sp, const long args[7])
+/* Runs guest code; nests, so the monitor stack pointer of the outer call is kept. */
+long cvm_guest_call(uintptr_t fn, uintptr_t sp, const long args[7])
 {
-    (void)t;
     uintptr_t saved = cvm_tls_mon_sp;
     long r = cvm_arch_guest_call(fn, sp, args);
     cvm_tls_mon_sp = saved;
@@ -150,7 +150,7 @@ static void *thread_main(void *arg)
         if (cvm_thread_should_stop(t))
             cvm_thread_leave(t, CVM_END_STOP, 0);
         const long args[7] = {(long)t->arg};
-        long r = cvm_guest_call(t, t->fn, cvm_slot_top(t->home, t->slot), args);
+        long r = cvm_guest_call(t->fn, cvm_slot_top(t->home, t->slot), args);
         t->end = CVM_END_RETURN;
         t->value = r;
     }
@@ -180,8 +180,13 @@ static long thread_spawn_locked(struct cvm_vm *vm, uintptr_t fn, uintptr_t arg)
     void *alt = malloc(CVM_ALTSTACK_SIZE);
     int e = t && alt ? 0 : ENOMEM;
     if (e == 0) {
-        *t = (struct cvm_thread){.dep = vm->dep, .home = vm, .cur = vm,
-                                 .tid = vm->n_threads + 1, .slot = slot, .fn = fn, .arg = arg,
+        *t = (struct cvm_thread){.dep = vm->dep,
+                                 .home = vm,
+                                 .cur = vm,
+                                 .tid = vm->n_threads + 1,
+                                 .slot = slot,
+                                 .fn = fn,
+                                 .arg = arg,
                                  .altstack = alt};
         e = pthread_create(&t->pthread, NULL, thread_main, t);
     }
@@ -368,8 +373,7 @@ int cvm_deployment_run(struct cvm_deployment *d, const struct cvm_run_options *o
         } else if (vm->wait_seconds > 0) {
             struct timespec until = mono_after((int64_t)vm->wait_seconds * 1000000000LL);
             bool deadline_first = has_deadline && before(&deadline, &until);
-            if (!wait_locked(d, NULL, NULL, deadline_first ? &deadline : &until) &&
-                deadline_first)
+            if (!wait_locked(d, NULL, NULL, deadline_first ? &deadline : &until) && deadline_first)
                 d->timed_out = true;
         }
         if (d->timed_out)

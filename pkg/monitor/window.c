@@ -37,10 +37,11 @@ int cvm_window_reserve(const struct cvm_vm *vm, const struct cvm_deployment *dep
         if (o == vm || !o->reserved)
             continue;
         if (vm->base < o->end && o->base < vm->end)
-            return cvm_error_set(err, CVM_E_CONFLICT, "window [0x%" PRIxPTR ", 0x%" PRIxPTR
+            return cvm_error_set(err, CVM_E_CONFLICT,
+                                 "window [0x%" PRIxPTR ", 0x%" PRIxPTR
                                  ") of cVM '%s' overlaps window [0x%" PRIxPTR ", 0x%" PRIxPTR
-                                 ") of cVM '%s'", vm->base, vm->end, vm->name, o->base,
-                                 o->end, o->name);
+                                 ") of cVM '%s'",
+                                 vm->base, vm->end, vm->name, o->base, o->end, o->name);
     }
     size_t len = vm->end - vm->base;
     void *p = mmap((void *)vm->base, len, PROT_NONE,
@@ -48,20 +49,25 @@ int cvm_window_reserve(const struct cvm_vm *vm, const struct cvm_deployment *dep
     if (p == MAP_FAILED && errno == EEXIST) {
         uintptr_t a = 0, b = 0;
         if (find_occupant(vm->base, vm->end, &a, &b))
-            return cvm_error_set(err, CVM_E_CONFLICT, "window [0x%" PRIxPTR ", 0x%" PRIxPTR
+            return cvm_error_set(err, CVM_E_CONFLICT,
+                                 "window [0x%" PRIxPTR ", 0x%" PRIxPTR
                                  ") of cVM '%s' overlaps mapping [0x%" PRIxPTR ", 0x%" PRIxPTR
-                                 ") of this process", vm->base, vm->end, vm->name, a, b);
-        return cvm_error_set(err, CVM_E_CONFLICT, "window [0x%" PRIxPTR ", 0x%" PRIxPTR
-                             ") of cVM '%s' is occupied", vm->base, vm->end, vm->name);
+                                 ") of this process",
+                                 vm->base, vm->end, vm->name, a, b);
+        return cvm_error_set(err, CVM_E_CONFLICT,
+                             "window [0x%" PRIxPTR ", 0x%" PRIxPTR ") of cVM '%s' is occupied",
+                             vm->base, vm->end, vm->name);
     }
     if (p == MAP_FAILED)
-        return cvm_error_set_errno(err, errno, "cannot reserve window [0x%" PRIxPTR ", 0x%"
-                                   PRIxPTR ") of cVM '%s'", vm->base, vm->end, vm->name);
+        return cvm_error_set_errno(
+            err, errno, "cannot reserve window [0x%" PRIxPTR ", 0x%" PRIxPTR ") of cVM '%s'",
+            vm->base, vm->end, vm->name);
     if ((uintptr_t)p != vm->base) {
         /* Kernels before 4.17 treat the flag as a hint. */
         munmap(p, len);
-        return cvm_error_set(err, CVM_E_CONFLICT, "window [0x%" PRIxPTR ", 0x%" PRIxPTR
-                             ") of cVM '%s' is occupied", vm->base, vm->end, vm->name);
+        return cvm_error_set(err, CVM_E_CONFLICT,
+                             "window [0x%" PRIxPTR ", 0x%" PRIxPTR ") of cVM '%s' is occupied",
+                             vm->base, vm->end, vm->name);
     }
     return 0;
 }

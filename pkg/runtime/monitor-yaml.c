@@ -18,7 +18,7 @@
 struct cvm_config_storage {
     yaml_document_t doc; /* scalars the spec points to live here */
     bool have_doc;
-    size_t n_vms;        /* entries of vms and extra */
+    size_t n_vms; /* entries of vms and extra */
     struct cvm_vm_spec *vms;
     struct cvm_capfile_spec *capfiles;
     struct vm_extra *extra; /* per cVM, parallel to vms */
@@ -44,8 +44,8 @@ struct parse {
     struct cvm_error **err;
 };
 
-static int fail_at(struct parse *p, yaml_mark_t m, enum cvm_error_class code, const char *fmt,
-                   ...) __attribute__((format(printf, 4, 5)));
+static int fail_at(struct parse *p, yaml_mark_t m, enum cvm_error_class code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static int fail_at(struct parse *p, yaml_mark_t m, enum cvm_error_class code, const char *fmt, ...)
 {
@@ -54,8 +54,7 @@ static int fail_at(struct parse *p, yaml_mark_t m, enum cvm_error_class code, co
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    return cvm_error_set(p->err, code, "%s:%zu:%zu: %s", p->display, m.line + 1, m.column + 1,
-                         msg);
+    return cvm_error_set(p->err, code, "%s:%zu:%zu: %s", p->display, m.line + 1, m.column + 1, msg);
 }
 
 static char *keep(struct parse *p, char *s)
@@ -121,9 +120,10 @@ static int get_number(struct parse *p, yaml_node_t *n, const char *key, bool all
     bool ok = *digits != 0;
     uint64_t v = 0;
     for (const char *c = digits; ok && *c; c++) {
-        int d = (*c >= '0' && *c <= '9') ? *c - '0'
+        int d = (*c >= '0' && *c <= '9')                 ? *c - '0'
                 : (base == 16 && *c >= 'a' && *c <= 'f') ? *c - 'a' + 10
-                : (base == 16 && *c >= 'A' && *c <= 'F') ? *c - 'A' + 10 : -1;
+                : (base == 16 && *c >= 'A' && *c <= 'F') ? *c - 'A' + 10
+                                                         : -1;
         if (d < 0 || v > (UINT64_MAX - (uint64_t)d) / (uint64_t)base)
             ok = false;
         else
@@ -152,12 +152,14 @@ static int get_bool(struct parse *p, yaml_node_t *n, const char *key, bool *ret)
 }
 
 /* Iterates a mapping, refusing duplicate and non-scalar keys. */
-#define FOR_PAIRS(pr, map) for (yaml_node_pair_t *pr = (map)->data.mapping.pairs.start;        \
-                                pr < (map)->data.mapping.pairs.top; pr++)
+#define FOR_PAIRS(pr, map)                                                                         \
+    for (yaml_node_pair_t *pr = (map)->data.mapping.pairs.start;                                   \
+         pr < (map)->data.mapping.pairs.top; pr++)
 
 static int check_keys(struct parse *p, yaml_node_t *map, const char *what)
 {
-    FOR_PAIRS(a, map) {
+    FOR_PAIRS(a, map)
+    {
         yaml_node_t *k = node(p, a->key);
         if (!scalar(k))
             return fail_at(p, k->start_mark, CVM_E_FORMAT, "keys of %s must be strings", what);
@@ -183,71 +185,74 @@ static bool valid_name(const char *s)
     return true;
 }
 
+/* A growing NULL-terminated list of strings. */
+struct str_list {
+    const char **items;
+    size_t count, cap;
+};
+
+static int list_push(struct parse *p, struct str_list *l, const char *s)
+{
+    if (l->count + 1 >= l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 8;
+        const char **n = realloc(l->items, cap * sizeof(*n));
+        if (!n)
+            return oom(p);
+        l->items = n;
+        l->cap = cap;
+    }
+    l->items[l->count++] = s;
+    l->items[l->count] = NULL;
+    return 0;
+}
+
 /* args: one string split on blanks (Intravisor's form) or a sequence of strings. */
 static int parse_args(struct parse *p, yaml_node_t *n, const char *key, const char ***ret,
                       size_t *ret_count, bool env)
 {
-    size_t cap = 8, count = 0;
-    const char **list = calloc(cap + 1, sizeof(*list));
-    if (!list)
-        return oom(p);
+    struct str_list l = {0};
     int r = 0;
     if (n->type == YAML_SCALAR_NODE && !env) {
         const char *s;
-        if ((r = get_string(p, n, key, &s)) < 0)
-            goto out;
-        while (*s) {
-            size_t skip = strspn(s, " \t"), len;
-            s += skip;
-            if (!(len = strcspn(s, " \t")))
+        r = get_string(p, n, key, &s);
+        while (r == 0 && *s) {
+            s += strspn(s, " \t");
+            size_t len = strcspn(s, " \t");
+            if (!len)
                 break;
-            if (count == cap) {
-                const char **nl = realloc(list, (cap * 2 + 1) * sizeof(*list));
-                if (!nl) {
-                    r = oom(p);
-                    goto out;
-                }
-                list = nl, cap *= 2;
-            }
-            if (!(list[count++] = keep(p, strndup(s, len)))) {
-                r = oom(p);
-                goto out;
-            }
+            char *word = keep(p, strndup(s, len));
+            r = word ? list_push(p, &l, word) : oom(p);
             s += len;
         }
-    } else if (n->type == YAML_SEQUENCE_NODE) {
-        for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
-             it++) {
+    } else if (r == 0 && n->type == YAML_SEQUENCE_NODE) {
+        for (yaml_node_item_t *it = n->data.sequence.items.start;
+             r == 0 && it < n->data.sequence.items.top; it++) {
             const char *s;
             if ((r = get_string(p, node(p, *it), key, &s)) < 0)
-                goto out;
+                break;
             if (env && (!strchr(s, '=') || s[0] == '='))
-                r = fail_at(p, node(p, *it)->start_mark, CVM_E_FORMAT, "'env' entry '%s' is "
-                            "not KEY=VALUE", s);
-            if (r < 0)
-                goto out;
-            if (count == cap) {
-                const char **nl = realloc(list, (cap * 2 + 1) * sizeof(*list));
-                if (!nl) {
-                    r = oom(p);
-                    goto out;
-                }
-                list = nl, cap *= 2;
-            }
-            list[count++] = s;
+                r = fail_at(p, node(p, *it)->start_mark, CVM_E_FORMAT,
+                            "'env' entry '%s' is "
+                            "not KEY=VALUE",
+                            s);
+            else
+                r = list_push(p, &l, s);
         }
-    } else {
-        r = fail_at(p, n->start_mark, CVM_E_FORMAT, env ? "'env' must be a list of KEY=VALUE "
-                    "strings" : "'args' must be a string or a list of strings");
-        goto out;
+    } else if (r == 0) {
+        r = fail_at(p, n->start_mark, CVM_E_FORMAT,
+                    env ? "'env' must be a list of KEY=VALUE "
+                          "strings"
+                        : "'args' must be a string or a list of strings");
     }
-    list[count] = NULL;
-    *ret = list;
-    *ret_count = count;
-    list = NULL;
-out:
-    free(list);
-    return r;
+    if (r == 0 && !l.items && !(l.items = calloc(1, sizeof(*l.items))))
+        r = oom(p); /* an empty list is still a NULL-terminated list */
+    if (r < 0) {
+        free(l.items);
+        return r;
+    }
+    *ret = l.items;
+    *ret_count = l.count;
+    return 0;
 }
 
 /* isolation: a mapping, or Intravisor's one-element list of one. */
@@ -255,45 +260,60 @@ static int parse_isolation(struct parse *p, yaml_node_t *n, struct cvm_vm_spec *
 {
     if (n->type == YAML_SEQUENCE_NODE) {
         if (n->data.sequence.items.top - n->data.sequence.items.start != 1)
-            return fail_at(p, n->start_mark, CVM_E_FORMAT, "'isolation' of cVM '%s' must hold "
-                           "one entry", vm->name);
+            return fail_at(p, n->start_mark, CVM_E_FORMAT,
+                           "'isolation' of cVM '%s' must hold "
+                           "one entry",
+                           vm->name);
         n = node(p, *n->data.sequence.items.start);
     }
     if (n->type != YAML_MAPPING_NODE)
-        return fail_at(p, n->start_mark, CVM_E_FORMAT, "'isolation' of cVM '%s' must be a "
-                       "mapping of base, size, begin, end", vm->name);
+        return fail_at(p, n->start_mark, CVM_E_FORMAT,
+                       "'isolation' of cVM '%s' must be a "
+                       "mapping of base, size, begin, end",
+                       vm->name);
     int r = check_keys(p, n, "'isolation'");
     if (r < 0)
         return r;
     int64_t v[4] = {-1, -1, -1, -1};
     yaml_mark_t marks[4];
     static const char *const keys[] = {"base", "size", "begin", "end"};
-    FOR_PAIRS(pr, n) {
+    FOR_PAIRS(pr, n)
+    {
         const char *k = scalar(node(p, pr->key));
         size_t i = 0;
         while (i < 4 && strcmp(k, keys[i]) != 0)
             i++;
         if (i == 4)
-            return fail_at(p, node(p, pr->key)->start_mark, CVM_E_FORMAT, "unknown key '%s' in "
-                           "'isolation' of cVM '%s'", k, vm->name);
+            return fail_at(p, node(p, pr->key)->start_mark, CVM_E_FORMAT,
+                           "unknown key '%s' in "
+                           "'isolation' of cVM '%s'",
+                           k, vm->name);
         if ((r = get_number(p, node(p, pr->value), keys[i], false, &v[i])) < 0)
             return r;
         marks[i] = node(p, pr->value)->start_mark;
     }
     for (int i = 0; i < 2; i++)
         if (v[i] < 0)
-            return fail_at(p, n->start_mark, CVM_E_FORMAT, "'isolation' of cVM '%s' has no "
-                           "'%s'", vm->name, keys[i]);
+            return fail_at(p, n->start_mark, CVM_E_FORMAT,
+                           "'isolation' of cVM '%s' has no "
+                           "'%s'",
+                           vm->name, keys[i]);
     if (v[0] % 4096 || v[1] % 4096 || v[1] == 0 || v[0] == 0)
-        return fail_at(p, marks[v[0] % 4096 || v[0] == 0 ? 0 : 1], CVM_E_FORMAT, "window of "
-                       "cVM '%s' must have a non-zero, 4 KiB-aligned base and size", vm->name);
+        return fail_at(p, marks[v[0] % 4096 || v[0] == 0 ? 0 : 1], CVM_E_FORMAT,
+                       "window of "
+                       "cVM '%s' must have a non-zero, 4 KiB-aligned base and size",
+                       vm->name);
     /* This backend's bounds are the window itself; begin/end may only restate them. */
     if (v[2] >= 0 && v[2] != v[0])
-        return fail_at(p, marks[2], CVM_E_UNSUPPORTED, "'begin' of cVM '%s' must equal 'base' "
-                       "(0x%" PRIx64 ")", vm->name, (uint64_t)v[0]);
+        return fail_at(p, marks[2], CVM_E_UNSUPPORTED,
+                       "'begin' of cVM '%s' must equal 'base' "
+                       "(0x%" PRIx64 ")",
+                       vm->name, (uint64_t)v[0]);
     if (v[3] >= 0 && (uint64_t)v[3] != (uint64_t)v[0] + (uint64_t)v[1])
-        return fail_at(p, marks[3], CVM_E_UNSUPPORTED, "'end' of cVM '%s' must equal base + "
-                       "size (0x%" PRIx64 ")", vm->name, (uint64_t)v[0] + (uint64_t)v[1]);
+        return fail_at(p, marks[3], CVM_E_UNSUPPORTED,
+                       "'end' of cVM '%s' must equal base + "
+                       "size (0x%" PRIx64 ")",
+                       vm->name, (uint64_t)v[0] + (uint64_t)v[1]);
     vm->base = (uint64_t)v[0];
     vm->size = (uint64_t)v[1];
     return 0;
@@ -309,8 +329,10 @@ static int parse_vm(struct parse *p, yaml_node_t *n, size_t index)
     if (r < 0)
         return r;
     *vm = (struct cvm_vm_spec){.callback_out = CVM_CALLBACK_MONITOR,
-                               .callback_in = CVM_CALLBACK_MONITOR, .clean_room = true};
-    FOR_PAIRS(pr, n) {
+                               .callback_in = CVM_CALLBACK_MONITOR,
+                               .clean_room = true};
+    FOR_PAIRS(pr, n)
+    {
         if (strcmp(scalar(node(p, pr->key)), "name") == 0 &&
             (r = get_string(p, node(p, pr->value), "name", &vm->name)) < 0)
             return r;
@@ -318,14 +340,16 @@ static int parse_vm(struct parse *p, yaml_node_t *n, size_t index)
     if (!vm->name)
         return fail_at(p, n->start_mark, CVM_E_FORMAT, "cVM %zu has no 'name'", index + 1);
     if (!valid_name(vm->name))
-        return fail_at(p, n->start_mark, CVM_E_FORMAT, "cVM name '%s' must be 1-63 letters, "
-                       "digits, '.', '_' or '-', starting with a letter or digit", vm->name);
+        return fail_at(p, n->start_mark, CVM_E_FORMAT,
+                       "cVM name '%s' must be 1-63 letters, "
+                       "digits, '.', '_' or '-', starting with a letter or digit",
+                       vm->name);
     for (size_t i = 0; i < index; i++)
         if (strcmp(p->st->vms[i].name, vm->name) == 0)
-            return fail_at(p, n->start_mark, CVM_E_CONFLICT, "two cVMs are named '%s'",
-                           vm->name);
+            return fail_at(p, n->start_mark, CVM_E_CONFLICT, "two cVMs are named '%s'", vm->name);
     bool have_isolation = false;
-    FOR_PAIRS(pr, n) {
+    FOR_PAIRS(pr, n)
+    {
         const char *k = scalar(node(p, pr->key));
         yaml_node_t *v = node(p, pr->value);
         int64_t num;
@@ -363,15 +387,18 @@ static int parse_vm(struct parse *p, yaml_node_t *n, size_t index)
             if ((r = get_number(p, v, k, true, &num)) < 0)
                 return r;
             if (num < -1 || num > 86400)
-                return fail_at(p, v->start_mark, CVM_E_FORMAT, "'wait' must be -1 (join) or 0 "
+                return fail_at(p, v->start_mark, CVM_E_FORMAT,
+                               "'wait' must be -1 (join) or 0 "
                                "to 86400 seconds");
             vm->wait_seconds = (int)num;
         } else if (strcmp(k, "clean_room") == 0) {
             if ((r = get_bool(p, v, k, &vm->clean_room)) < 0)
                 return r;
         } else {
-            return fail_at(p, node(p, pr->key)->start_mark, CVM_E_FORMAT, "unknown key '%s' in "
-                           "cVM '%s'", k, vm->name);
+            return fail_at(p, node(p, pr->key)->start_mark, CVM_E_FORMAT,
+                           "unknown key '%s' in "
+                           "cVM '%s'",
+                           k, vm->name);
         }
     }
     if (!x->runtime_path)
@@ -416,11 +443,12 @@ static int resolve_callback(struct parse *p, size_t self, const char *target, ya
         return fail_at(p, mark, CVM_E_NOTFOUND, "%s '%s' of cVM '%s' names no cVM", key, target,
                        st->vms[self].name);
     if (count > 1)
-        return fail_at(p, mark, CVM_E_CONFLICT, "%s '%s' of cVM '%s' matches the runtime of "
-                       "several cVMs; use a cVM name", key, target, st->vms[self].name);
+        return fail_at(p, mark, CVM_E_CONFLICT,
+                       "%s '%s' of cVM '%s' matches the runtime of "
+                       "several cVMs; use a cVM name",
+                       key, target, st->vms[self].name);
     if ((size_t)found == self)
-        return fail_at(p, mark, CVM_E_FORMAT, "%s of cVM '%s' names the cVM itself", key,
-                       target);
+        return fail_at(p, mark, CVM_E_FORMAT, "%s of cVM '%s' names the cVM itself", key, target);
     *ret = found;
     return 0;
 }
@@ -428,22 +456,26 @@ static int resolve_callback(struct parse *p, size_t self, const char *target, ya
 static int parse_capfile(struct parse *p, yaml_node_t *n, struct cvm_capfile_spec *c)
 {
     if (n->type != YAML_MAPPING_NODE)
-        return fail_at(p, n->start_mark, CVM_E_FORMAT, "each entry of 'capfiles' must be a "
+        return fail_at(p, n->start_mark, CVM_E_FORMAT,
+                       "each entry of 'capfiles' must be a "
                        "mapping");
     int r = check_keys(p, n, "a capfile");
     if (r < 0)
         return r;
     int64_t size = -1;
     yaml_mark_t size_mark = n->start_mark;
-    FOR_PAIRS(pr, n) {
+    FOR_PAIRS(pr, n)
+    {
         const char *k = scalar(node(p, pr->key));
         yaml_node_t *v = node(p, pr->value);
         if (strcmp(k, "name") == 0) {
             if ((r = get_string(p, v, k, &c->name)) < 0)
                 return r;
             if (!c->name[0] || strlen(c->name) > CVM_CAPFILE_NAME_MAX)
-                return fail_at(p, v->start_mark, CVM_E_FORMAT, "capfile name must be 1 to %d "
-                               "bytes", CVM_CAPFILE_NAME_MAX);
+                return fail_at(p, v->start_mark, CVM_E_FORMAT,
+                               "capfile name must be 1 to %d "
+                               "bytes",
+                               CVM_CAPFILE_NAME_MAX);
         } else if (strcmp(k, "size") == 0) {
             if ((r = get_number(p, v, k, false, &size)) < 0)
                 return r;
@@ -454,16 +486,20 @@ static int parse_capfile(struct parse *p, yaml_node_t *n, struct cvm_capfile_spe
             c->data = v->data.scalar.value;
             c->data_len = v->data.scalar.length;
         } else {
-            return fail_at(p, node(p, pr->key)->start_mark, CVM_E_FORMAT, "unknown key '%s' in "
-                           "a capfile", k);
+            return fail_at(p, node(p, pr->key)->start_mark, CVM_E_FORMAT,
+                           "unknown key '%s' in "
+                           "a capfile",
+                           k);
         }
     }
     if (!c->name)
         return fail_at(p, n->start_mark, CVM_E_FORMAT, "capfile has no 'name'");
     c->size = size < 0 ? (c->data_len ? c->data_len : 4096) : (uint64_t)size;
     if (c->size == 0 || c->size > (1ULL << 32) || c->data_len > c->size)
-        return fail_at(p, size_mark, CVM_E_FORMAT, "capfile '%s' size must be 1 byte to 4 GiB "
-                       "and hold its %zu bytes of data", c->name, c->data_len);
+        return fail_at(p, size_mark, CVM_E_FORMAT,
+                       "capfile '%s' size must be 1 byte to 4 GiB "
+                       "and hold its %zu bytes of data",
+                       c->name, c->data_len);
     return 0;
 }
 
@@ -472,21 +508,25 @@ static int parse_root(struct parse *p, yaml_node_t *root, struct cvm_deploy_spec
     if (!root)
         return cvm_error_set(p->err, CVM_E_FORMAT, "%s: empty document", p->display);
     if (root->type != YAML_MAPPING_NODE)
-        return fail_at(p, root->start_mark, CVM_E_FORMAT, "the document must be a mapping with "
+        return fail_at(p, root->start_mark, CVM_E_FORMAT,
+                       "the document must be a mapping with "
                        "'cVMs'");
     int r = check_keys(p, root, "the document");
     if (r < 0)
         return r;
     yaml_node_t *vms = NULL, *caps = NULL;
-    FOR_PAIRS(pr, root) {
+    FOR_PAIRS(pr, root)
+    {
         const char *k = scalar(node(p, pr->key));
         if (strcmp(k, "cVMs") == 0)
             vms = node(p, pr->value);
         else if (strcmp(k, "capfiles") == 0)
             caps = node(p, pr->value);
         else
-            return fail_at(p, node(p, pr->key)->start_mark, CVM_E_FORMAT, "unknown key '%s' at "
-                           "the top level", k);
+            return fail_at(p, node(p, pr->key)->start_mark, CVM_E_FORMAT,
+                           "unknown key '%s' at "
+                           "the top level",
+                           k);
     }
     if (!vms || vms->type != YAML_SEQUENCE_NODE ||
         vms->data.sequence.items.top == vms->data.sequence.items.start)
@@ -526,8 +566,10 @@ static int parse_root(struct parse *p, yaml_node_t *root, struct cvm_deploy_spec
                 return r;
             for (size_t k = 0; k < i; k++)
                 if (strcmp(st->capfiles[k].name, st->capfiles[i].name) == 0)
-                    return fail_at(p, c->start_mark, CVM_E_CONFLICT, "two capfiles are named "
-                                   "'%s'", st->capfiles[i].name);
+                    return fail_at(p, c->start_mark, CVM_E_CONFLICT,
+                                   "two capfiles are named "
+                                   "'%s'",
+                                   st->capfiles[i].name);
         }
     }
     if (!(p->flags & CVM_CONFIG_NO_FILES)) {
@@ -541,8 +583,8 @@ static int parse_root(struct parse *p, yaml_node_t *root, struct cvm_deploy_spec
             st->vms[i].runtime_len = x->runtime.len;
         }
     }
-    *spec = (struct cvm_deploy_spec){.vms = st->vms, .n_vms = n, .capfiles = st->capfiles,
-                                     .n_capfiles = nc, .stdout_fd = -1};
+    *spec = (struct cvm_deploy_spec){
+        .vms = st->vms, .n_vms = n, .capfiles = st->capfiles, .n_capfiles = nc, .stdout_fd = -1};
     return 0;
 }
 
@@ -575,12 +617,12 @@ void cvm_monitor_config_free(struct cvm_monitor_config *cfg)
 }
 
 int cvm_monitor_config_parse(const char *text, size_t len, const char *display,
-                             const char *base_dir, unsigned flags,
-                             struct cvm_monitor_config **ret, struct cvm_error **err)
+                             const char *base_dir, unsigned flags, struct cvm_monitor_config **ret,
+                             struct cvm_error **err)
 {
     if (len > CVM_CONFIG_MAX_YAML)
-        return cvm_error_set(err, CVM_E_LIMIT, "%s: %zu bytes, over the limit of %u", display,
-                             len, CVM_CONFIG_MAX_YAML);
+        return cvm_error_set(err, CVM_E_LIMIT, "%s: %zu bytes, over the limit of %u", display, len,
+                             CVM_CONFIG_MAX_YAML);
     struct cvm_monitor_config *cfg = calloc(1, sizeof(*cfg));
     if (!cfg || !(cfg->storage = calloc(1, sizeof(*cfg->storage)))) {
         free(cfg);
@@ -600,8 +642,12 @@ int cvm_monitor_config_parse(const char *text, size_t len, const char *display,
                           parser.problem ? parser.problem : "malformed YAML");
     } else {
         st->have_doc = true;
-        struct parse p = {.doc = &st->doc, .display = display, .base_dir = base_dir,
-                          .flags = flags, .st = st, .err = err};
+        struct parse p = {.doc = &st->doc,
+                          .display = display,
+                          .base_dir = base_dir,
+                          .flags = flags,
+                          .st = st,
+                          .err = err};
         r = parse_root(&p, yaml_document_get_root_node(&st->doc), &cfg->spec);
     }
     yaml_parser_delete(&parser);

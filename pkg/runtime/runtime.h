@@ -9,8 +9,8 @@
 
 struct cvm_error;
 
-#define CVM_CONFIG_MAX_YAML (1u << 20)       /* a deployment YAML larger than 1 MiB is refused */
-#define CVM_CONFIG_MAX_RUNTIME (256u << 20)  /* likewise a runtime file over 256 MiB */
+#define CVM_CONFIG_MAX_YAML (1u << 20)      /* a deployment YAML larger than 1 MiB is refused */
+#define CVM_CONFIG_MAX_RUNTIME (256u << 20) /* likewise a runtime file over 256 MiB */
 
 enum cvm_config_flags {
     CVM_CONFIG_NO_FILES = 1 << 0, /* parse and resolve only: do not read runtime files */
@@ -28,8 +28,8 @@ int cvm_monitor_config_load(const char *path, unsigned flags, struct cvm_monitor
 
 /* Parses YAML text; `display` names it in messages, `base_dir` anchors relative paths. */
 int cvm_monitor_config_parse(const char *text, size_t len, const char *display,
-                             const char *base_dir, unsigned flags,
-                             struct cvm_monitor_config **ret, struct cvm_error **err);
+                             const char *base_dir, unsigned flags, struct cvm_monitor_config **ret,
+                             struct cvm_error **err);
 
 void cvm_monitor_config_free(struct cvm_monitor_config *cfg);
 

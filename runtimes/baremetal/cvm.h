@@ -18,8 +18,8 @@ extern CVM_EXPORT const struct cvm_boot *cvm_boot_block;
 long cvm_hostcall(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
 
 /* cvm_hc(NAME, args...): a hostcall from abi/hostcalls.h by name, missing arguments as 0. */
-#define CVM_HC_PAD_(nr, a0, a1, a2, a3, a4, a5, ...) cvm_hostcall(nr, (long)(a0), (long)(a1),  \
-    (long)(a2), (long)(a3), (long)(a4), (long)(a5))
+#define CVM_HC_PAD_(nr, a0, a1, a2, a3, a4, a5, ...)                                               \
+    cvm_hostcall(nr, (long)(a0), (long)(a1), (long)(a2), (long)(a3), (long)(a4), (long)(a5))
 #define cvm_hc(NAME, ...) CVM_HC_PAD_(CVM_HC_##NAME, ##__VA_ARGS__, 0, 0, 0, 0, 0, 0, 0)
 
 /* Typed wrappers for the common calls. */

@@ -21,8 +21,8 @@ static void put_padded(struct out *o, const char *s, size_t n, int width, char p
         put(o, s[i]);
 }
 
-static void put_number(struct out *o, unsigned long v, int neg, unsigned base, int upper,
-                       int width, char pad)
+static void put_number(struct out *o, unsigned long v, int neg, unsigned base, int upper, int width,
+                       char pad)
 {
     const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
     char tmp[24];
@@ -57,8 +57,7 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
         case 'd':
         case 'i': {
             long v = lng ? va_arg(ap, long) : va_arg(ap, int);
-            put_number(&o, v < 0 ? -(unsigned long)v : (unsigned long)v, v < 0, 10, 0, width,
-                       pad);
+            put_number(&o, v < 0 ? -(unsigned long)v : (unsigned long)v, v < 0, 10, 0, width, pad);
             break;
         }
         case 'u':
@@ -79,12 +78,8 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
             put_padded(&o, s, strlen(s), width, ' ');
             break;
         }
-        case 'c':
-            put(&o, (char)va_arg(ap, int));
-            break;
-        case '%':
-            put(&o, '%');
-            break;
+        case 'c': put(&o, (char)va_arg(ap, int)); break;
+        case '%': put(&o, '%'); break;
         default: /* unknown conversion: print it as it is */
             put(&o, '%');
             if (!*fmt)

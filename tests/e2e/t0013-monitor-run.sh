@@ -20,6 +20,22 @@ expect "faulting cVM: name, address, ip; exit 139" 139 "about to fault
 " "cvmctl: error: cVM 'boom' faulted: SIGSEGV at address 0xdead0, ip $ip
 " -- "$CVMCTL" monitor -q -y "$TMP/crash.yaml"
 
+cat >"$TMP/nested.yaml" <<EOY
+cVMs:
+  - name: handler
+    runtime: libbadhandler.so
+    wait: -1
+    isolation: {base: 0x20000000, size: 0x10000000}
+  - name: inner
+    runtime: libexitcode.so
+    callback_out: handler
+    isolation: {base: 0x10000000, size: 0x10000000}
+EOY
+off=$(nm "$RT/libbadhandler.so" | awk '$3 == "syscall_handler" { print $1 }')
+ip=$(printf '0x%x' $((0x20000000 + 0x$off)))
+expect "fault inside a callback names both cVMs" 139 "" "cvmctl: error: cVM 'inner' faulted: SIGSEGV at address 0xbad0, ip $ip in code of cVM 'handler'
+" -- "$CVMCTL" monitor -q -y "$TMP/nested.yaml"
+
 yaml "$TMP/spin.yaml" spin libspin.so 0x10000000
 start=$(date +%s)
 expect "timeout stops a spinning cVM; exit 137" 137 "spinning

@@ -11,7 +11,10 @@ struct tap_test {
     void (*fn)(void);
 };
 
-#define TAP_TEST(fn) {#fn, fn}
+#define TAP_TEST(fn)                                                                               \
+    {                                                                                              \
+#fn, fn                                                                                    \
+    }
 
 /* Runs every test, prints the plan and one line per test; returns the exit status. */
 int tap_run(const struct tap_test *tests, size_t n);
@@ -21,31 +24,31 @@ const char *tap_build_dir(void);
 /* Reads build/<rel> into a malloc'd buffer; fails the test when it cannot. */
 unsigned char *tap_read_build_file(const char *rel, size_t *len);
 
-#define CHECK(cond)                                                                             \
-    do {                                                                                        \
-        if (!(cond)) {                                                                          \
-            printf("# %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);                   \
-            exit(1);                                                                            \
-        }                                                                                       \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            printf("# %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);                      \
+            exit(1);                                                                               \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_INT(got, want)                                                                    \
-    do {                                                                                        \
-        long long g_ = (long long)(got), w_ = (long long)(want);                                \
-        if (g_ != w_) {                                                                         \
-            printf("# %s:%d: %s is %lld, expected %lld\n", __FILE__, __LINE__, #got, g_, w_);   \
-            exit(1);                                                                            \
-        }                                                                                       \
+#define CHECK_INT(got, want)                                                                       \
+    do {                                                                                           \
+        long long g_ = (long long)(got), w_ = (long long)(want);                                   \
+        if (g_ != w_) {                                                                            \
+            printf("# %s:%d: %s is %lld, expected %lld\n", __FILE__, __LINE__, #got, g_, w_);      \
+            exit(1);                                                                               \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_STR(got, want)                                                                    \
-    do {                                                                                        \
-        const char *g_ = (got), *w_ = (want);                                                   \
-        if (!g_ || strcmp(g_, w_) != 0) {                                                       \
-            printf("# %s:%d: %s is\n#   '%s'\n# expected\n#   '%s'\n", __FILE__, __LINE__, #got, \
-                   g_ ? g_ : "(null)", w_);                                                     \
-            exit(1);                                                                            \
-        }                                                                                       \
+#define CHECK_STR(got, want)                                                                       \
+    do {                                                                                           \
+        const char *g_ = (got), *w_ = (want);                                                      \
+        if (!g_ || strcmp(g_, w_) != 0) {                                                          \
+            printf("# %s:%d: %s is\n#   '%s'\n# expected\n#   '%s'\n", __FILE__, __LINE__, #got,   \
+                   g_ ? g_ : "(null)", w_);                                                        \
+            exit(1);                                                                               \
+        }                                                                                          \
     } while (0)
 
 #endif

@@ -26,12 +26,16 @@ static struct cvm_vm_spec *add_vm(struct fixture *f, const char *name, const cha
     snprintf(rel, sizeof(rel), "tests/runtimes/%s", runtime);
     size_t len;
     f->bytes[i] = tap_read_build_file(rel, &len);
-    f->vms[i] = (struct cvm_vm_spec){.name = name, .runtime_name = runtime,
-                                     .runtime = f->bytes[i], .runtime_len = len,
-                                     .base = base, .size = size,
+    f->vms[i] = (struct cvm_vm_spec){.name = name,
+                                     .runtime_name = runtime,
+                                     .runtime = f->bytes[i],
+                                     .runtime_len = len,
+                                     .base = base,
+                                     .size = size,
                                      .callback_out = CVM_CALLBACK_MONITOR,
                                      .callback_in = CVM_CALLBACK_MONITOR,
-                                     .wait_seconds = CVM_WAIT_JOIN, .clean_room = true};
+                                     .wait_seconds = CVM_WAIT_JOIN,
+                                     .clean_room = true};
     f->spec.vms = f->vms;
     return &f->vms[i];
 }
@@ -93,8 +97,8 @@ static void overlapping_windows(void)
 
 static void occupied_window(void)
 {
-    void *p = mmap((void *)0x10004000, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS |
-                   MAP_FIXED_NOREPLACE, -1, 0);
+    void *p = mmap((void *)0x10004000, 4096, PROT_READ,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
     CHECK(p == (void *)0x10004000);
     struct fixture f;
     fixture_init(&f);
@@ -113,10 +117,11 @@ static void window_too_small(void)
     struct cvm_error *err = NULL;
     CHECK_INT(cvm_elf_parse(f.bytes[0], f.vms[0].runtime_len, "a", &img, &err), 0);
     char want[256];
-    snprintf(want, sizeof(want), "deploy cVM 'a': window of cVM 'a' is 0x100000 bytes; runtime "
-             "'libargs.so' needs at least 0x%llx",
-             (unsigned long long)(((img.span + 4095) & ~4095ULL) + 16 * 256 * 1024 + 16384 +
-                                  65536));
+    snprintf(
+        want, sizeof(want),
+        "deploy cVM 'a': window of cVM 'a' is 0x100000 bytes; runtime "
+        "'libargs.so' needs at least 0x%llx",
+        (unsigned long long)(((img.span + 4095) & ~4095ULL) + 16 * 256 * 1024 + 16384 + 65536));
     CHECK_STR(create_error(&f), want);
 }
 
@@ -269,10 +274,18 @@ static void redeploy_same_windows(void)
 int main(void)
 {
     static const struct tap_test tests[] = {
-        TAP_TEST(overlapping_windows), TAP_TEST(occupied_window),  TAP_TEST(window_too_small),
-        TAP_TEST(foreign_architecture), TAP_TEST(callback_links),  TAP_TEST(boot_block),
-        TAP_TEST(hostile_hostcalls),    TAP_TEST(threads),         TAP_TEST(exit_codes),
-        TAP_TEST(fault),                TAP_TEST(timeout),         TAP_TEST(redeploy_same_windows),
+        TAP_TEST(overlapping_windows),
+        TAP_TEST(occupied_window),
+        TAP_TEST(window_too_small),
+        TAP_TEST(foreign_architecture),
+        TAP_TEST(callback_links),
+        TAP_TEST(boot_block),
+        TAP_TEST(hostile_hostcalls),
+        TAP_TEST(threads),
+        TAP_TEST(exit_codes),
+        TAP_TEST(fault),
+        TAP_TEST(timeout),
+        TAP_TEST(redeploy_same_windows),
     };
     return tap_run(tests, sizeof(tests) / sizeof(tests[0]));
 }

@@ -123,8 +123,8 @@ static void load_at(const char *rel, unsigned char digest[32], uintptr_t *ret_ba
     struct cvm_elf_image img;
     struct cvm_error *err = NULL;
     CHECK_INT(cvm_elf_parse(b, len, rel, &img, &err), 0);
-    void *mem = mmap(NULL, img.span + 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                     -1, 0);
+    void *mem =
+        mmap(NULL, img.span + 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     CHECK(mem != MAP_FAILED);
     struct cvm_elf_loaded loaded;
     CHECK_INT(cvm_elf_load(&img, (uintptr_t)mem, &loaded, &err), 0);
@@ -162,12 +162,9 @@ static void relr_applied(void)
 int main(void)
 {
     static const struct tap_test tests[] = {
-        TAP_TEST(not_elf),
-        TAP_TEST(truncated),
-        TAP_TEST(foreign_machine),
-        TAP_TEST(not_pie),
-        TAP_TEST(hostile_headers),
-        TAP_TEST(measurement_independent_of_base),
+        TAP_TEST(not_elf),         TAP_TEST(truncated),
+        TAP_TEST(foreign_machine), TAP_TEST(not_pie),
+        TAP_TEST(hostile_headers), TAP_TEST(measurement_independent_of_base),
         TAP_TEST(relr_applied),
     };
     return tap_run(tests, sizeof(tests) / sizeof(tests[0]));

@@ -11,16 +11,16 @@ static const char *parse(const char *text, unsigned flags)
     struct cvm_error *err = NULL;
     cvm_monitor_config_free(cfg);
     cfg = NULL;
-    if (cvm_monitor_config_parse(text, strlen(text), "t.yaml", "/nonexistent", flags, &cfg,
-                                 &err) == 0)
+    if (cvm_monitor_config_parse(text, strlen(text), "t.yaml", "/nonexistent", flags, &cfg, &err) ==
+        0)
         return "(parsed)";
     snprintf(msg, sizeof(msg), "%s", err->message);
     cvm_error_free(err);
     return msg;
 }
 
-#define VM(name, extra)                                                                         \
-    "  - name: " name "\n    runtime: lib" name ".so\n" extra                                   \
+#define VM(name, extra)                                                                            \
+    "  - name: " name "\n    runtime: lib" name ".so\n" extra                                      \
     "    isolation:\n      - base: 0x10000000\n        size: 0x10000000\n"
 
 static void two_pure_form(void)
@@ -65,7 +65,8 @@ static void unknown_keys(void)
     CHECK_STR(parse("cVMs:\n" VM("a", "") "net: tap0\n", CVM_CONFIG_NO_FILES),
               "t.yaml:7:1: unknown key 'net' at the top level");
     CHECK_STR(parse("cVMs:\n  - name: a\n    runtime: x\n    isolation: {base: 0x1000, size: "
-                    "0x1000, bse: 1}\n", CVM_CONFIG_NO_FILES),
+                    "0x1000, bse: 1}\n",
+                    CVM_CONFIG_NO_FILES),
               "t.yaml:4:45: unknown key 'bse' in 'isolation' of cVM 'a'");
     CHECK_STR(parse("cVMs:\n" VM("a", "") "capfiles:\n  - name: c\n    colour: red\n",
                     CVM_CONFIG_NO_FILES),
@@ -77,20 +78,24 @@ static void unknown_keys(void)
 static void bad_numbers(void)
 {
     CHECK_STR(parse("cVMs:\n  - name: a\n    runtime: x\n    isolation:\n      - base: 0x2g\n"
-                    "        size: 0x1000\n", CVM_CONFIG_NO_FILES),
+                    "        size: 0x1000\n",
+                    CVM_CONFIG_NO_FILES),
               "t.yaml:5:15: bad number '0x2g' for 'base'");
     CHECK_STR(parse("cVMs:\n" VM("a", "    wait: soon\n"), CVM_CONFIG_NO_FILES),
               "t.yaml:4:11: bad number 'soon' for 'wait'");
     CHECK_STR(parse("cVMs:\n" VM("a", "    wait: -2\n"), CVM_CONFIG_NO_FILES),
               "t.yaml:4:11: 'wait' must be -1 (join) or 0 to 86400 seconds");
     CHECK_STR(parse("cVMs:\n  - name: a\n    runtime: x\n    isolation: {base: "
-                    "0x99999999999999999999, size: 1}\n", CVM_CONFIG_NO_FILES),
+                    "0x99999999999999999999, size: 1}\n",
+                    CVM_CONFIG_NO_FILES),
               "t.yaml:4:23: bad number '0x99999999999999999999' for 'base'");
     CHECK_STR(parse("cVMs:\n  - name: a\n    runtime: x\n    isolation: {base: 0x1001, "
-                    "size: 0x1000}\n", CVM_CONFIG_NO_FILES),
+                    "size: 0x1000}\n",
+                    CVM_CONFIG_NO_FILES),
               "t.yaml:4:23: window of cVM 'a' must have a non-zero, 4 KiB-aligned base and size");
     CHECK_STR(parse("cVMs:\n  - name: a\n    runtime: x\n    isolation: {base: 0x1000, "
-                    "size: 0x1000, begin: 0x2000}\n", CVM_CONFIG_NO_FILES),
+                    "size: 0x1000, begin: 0x2000}\n",
+                    CVM_CONFIG_NO_FILES),
               "t.yaml:4:52: 'begin' of cVM 'a' must equal 'base' (0x1000)");
     CHECK_STR(parse("cVMs:\n" VM("a", "    clean_room: maybe\n"), CVM_CONFIG_NO_FILES),
               "t.yaml:4:17: 'clean_room' must be true or false");
@@ -102,8 +107,10 @@ static void callbacks(void)
               "t.yaml:4:19: callback_out 'nosuch' of cVM 'a' names no cVM");
     CHECK_STR(parse("cVMs:\n" VM("a", "    callback_in: a\n"), CVM_CONFIG_NO_FILES),
               "t.yaml:4:18: callback_in of cVM 'a' names the cVM itself");
-    CHECK_STR(parse("cVMs:\n" VM("a", "    callback_out: monitor\n") VM("b",
-                    "    callback_out: liba.so\n"), CVM_CONFIG_NO_FILES), "(parsed)");
+    CHECK_STR(parse("cVMs:\n" VM("a", "    callback_out: monitor\n")
+                        VM("b", "    callback_out: liba.so\n"),
+                    CVM_CONFIG_NO_FILES),
+              "(parsed)");
     CHECK_INT(cfg->spec.vms[0].callback_out, CVM_CALLBACK_MONITOR);
     CHECK_INT(cfg->spec.vms[1].callback_out, 0);
 }
@@ -116,7 +123,8 @@ static void structure(void)
     CHECK_STR(parse("cVMs: []\n", CVM_CONFIG_NO_FILES),
               "t.yaml:1:7: 'cVMs' must be a non-empty list");
     CHECK_STR(parse("cVMs:\n  - name: a\n    isolation: {base: 0x1000, size: 0x1000}\n",
-                    CVM_CONFIG_NO_FILES), "t.yaml:2:5: cVM 'a' has no 'runtime'");
+                    CVM_CONFIG_NO_FILES),
+              "t.yaml:2:5: cVM 'a' has no 'runtime'");
     CHECK_STR(parse("cVMs:\n  - runtime: x\n", CVM_CONFIG_NO_FILES),
               "t.yaml:2:5: cVM 1 has no 'name'");
     CHECK_STR(parse("cVMs:\n" VM("a", "") VM("a", ""), CVM_CONFIG_NO_FILES),

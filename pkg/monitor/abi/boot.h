@@ -26,8 +26,8 @@ struct cvm_boot {
     unsigned long heap_size;
     cvm_hostcall_fn hostcall;
     long argc;
-    char **argv; /* argc entries, then NULL */
-    char **envp; /* NULL-terminated */
+    char **argv;         /* argc entries, then NULL */
+    char **envp;         /* NULL-terminated */
     unsigned long *auxv; /* (type, value) pairs, ending with CVM_AT_NULL */
 };
 

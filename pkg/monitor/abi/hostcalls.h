@@ -5,31 +5,31 @@
 #define CVM_ABI_HOSTCALLS_H
 
 /* CVM_HOSTCALL(number, NAME, name, argc, "arguments", "what it does") */
-#define CVM_HOSTCALLS(X)                                                                        \
-    X(1, WRITE, write, 2, "const void *buf, size_t len",                                        \
-      "writes len bytes from buf to the cVM's standard output; returns the count written")      \
-    X(13, EXIT, exit, 1, "int status",                                                          \
-      "ends the calling thread's cVM with status (0-255); does not return")                     \
-    X(39, GETID, getid, 0, "",                                                                  \
-      "returns the calling thread's cVM id (1, 2, ... in deployment order)")                    \
-    X(40, THREAD_CREATE, thread_create, 2, "long (*fn)(void *), void *arg",                     \
-      "starts a thread of the calling cVM running fn(arg); returns its thread id (> 0)")        \
-    X(41, THREAD_JOIN, thread_join, 2, "long tid, long *value",                                 \
-      "waits for thread tid of the same cVM; stores its value in *value unless NULL")           \
-    X(42, THREAD_EXIT, thread_exit, 1, "long value",                                            \
-      "ends the calling thread with value (the main thread: as exit); does not return")         \
-    X(200, NANOSLEEP, nanosleep, 2, "const struct timespec *req, struct timespec *rem",         \
-      "sleeps for *req; -EINTR with *rem set if the deployment is being stopped")               \
-    X(405, CAPFILE_ADVERTISE, capfile_advertise, 3, "void *addr, size_t size, const char *name", \
-      "publishes [addr, addr+size) of the caller's window as CAP_File name")                    \
-    X(406, CAPFILE_PROBE, capfile_probe, 2, "const char *name, struct cvm_hc_region *out",      \
-      "grants the caller CAP_File name and stores its address and size in *out")               \
-    X(700, GET_MY_INNER, get_my_inner, 1, "struct cvm_hc_region *out",                          \
-      "grants the caller the window of its callback_in cVM and stores it in *out")              \
-    X(800, GETTIMEOFDAY, gettimeofday, 2, "struct timeval *tv, void *tz",                       \
+#define CVM_HOSTCALLS(X)                                                                           \
+    X(1, WRITE, write, 2, "const void *buf, size_t len",                                           \
+      "writes len bytes from buf to the cVM's standard output; returns the count written")         \
+    X(13, EXIT, exit, 1, "int status",                                                             \
+      "ends the calling thread's cVM with status (0-255); does not return")                        \
+    X(39, GETID, getid, 0, "",                                                                     \
+      "returns the calling thread's cVM id (1, 2, ... in deployment order)")                       \
+    X(40, THREAD_CREATE, thread_create, 2, "long (*fn)(void *), void *arg",                        \
+      "starts a thread of the calling cVM running fn(arg); returns its thread id (> 0)")           \
+    X(41, THREAD_JOIN, thread_join, 2, "long tid, long *value",                                    \
+      "waits for thread tid of the same cVM; stores its value in *value unless NULL")              \
+    X(42, THREAD_EXIT, thread_exit, 1, "long value",                                               \
+      "ends the calling thread with value (the main thread: as exit); does not return")            \
+    X(200, NANOSLEEP, nanosleep, 2, "const struct timespec *req, struct timespec *rem",            \
+      "sleeps for *req; -EINTR with *rem set if the deployment is being stopped")                  \
+    X(405, CAPFILE_ADVERTISE, capfile_advertise, 3, "void *addr, size_t size, const char *name",   \
+      "publishes [addr, addr+size) of the caller's window as CAP_File name")                       \
+    X(406, CAPFILE_PROBE, capfile_probe, 2, "const char *name, struct cvm_hc_region *out",         \
+      "grants the caller CAP_File name and stores its address and size in *out")                   \
+    X(700, GET_MY_INNER, get_my_inner, 1, "struct cvm_hc_region *out",                             \
+      "grants the caller the window of its callback_in cVM and stores it in *out")                 \
+    X(800, GETTIMEOFDAY, gettimeofday, 2, "struct timeval *tv, void *tz",                          \
       "stores the wall-clock time in *tv; tz must be NULL")
 
-#define CVM_HOSTCALL_MAX 1023 /* highest number the dispatcher accepts */
+#define CVM_HOSTCALL_MAX 1023     /* highest number the dispatcher accepts */
 #define CVM_HOSTCALL_NAME_MAX 255 /* longest CAP_File name, without its NUL */
 
 enum cvm_hostcall_nr {
