@@ -18,6 +18,10 @@ missing() {
     for m in $PKG_MODULES; do
         pkg-config --exists "$m" 2>/dev/null || { echo "pkg-config module $m"; return 0; }
     done
+    # clang without its sanitizer runtime cannot build the SANITIZE= pass of make check
+    asan=$(clang -print-file-name=libclang_rt.asan-x86_64.a 2>/dev/null)
+    [ -f "$asan" ] || { echo "clang's ASan runtime"; return 0; }
+    command -v musl-gcc >/dev/null 2>&1 || { echo "command musl-gcc"; return 0; }
     return 1
 }
 
