@@ -36,6 +36,25 @@ ip=$(printf '0x%x' $((0x20000000 + 0x$off)))
 expect "fault inside a callback names both cVMs" 139 "" "cvmctl: error: cVM 'inner' faulted: SIGSEGV at address 0xbad0, ip $ip in code of cVM 'handler'
 " -- "$CVMCTL" monitor -q -y "$TMP/nested.yaml"
 
+cat >"$TMP/wait.yaml" <<EOY
+cVMs:
+  - name: first
+    runtime: libexitcode.so
+    args: exitcode 0
+    wait: 1
+    isolation: {base: 0x10000000, size: 0x10000000}
+  - name: second
+    runtime: libargs.so
+    isolation: {base: 0x20000000, size: 0x10000000}
+EOY
+start=$(date +%s%N)
+expect "wait: 1 starts the next cVM a second later; status of the last cVM" 1 "argv[0]=libargs.so
+id=2 name=second heap-inside=1
+heap[1]=0
+" "" -- "$CVMCTL" monitor -q -y "$TMP/wait.yaml"
+elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
+check "wait: 1 took at least 1 s ($elapsed ms)" [ "$elapsed" -ge 1000 ]
+
 yaml "$TMP/spin.yaml" spin libspin.so 0x10000000
 start=$(date +%s)
 expect "timeout stops a spinning cVM; exit 137" 137 "spinning
