@@ -172,4 +172,7 @@ check-format:
 clean:
 	rm -rf build
 
+# Object files of tests are intermediates of chained rules: keep them.
+.SECONDARY:
+
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
