@@ -61,6 +61,11 @@ static int check_spec(const struct cvm_deploy_spec *spec, struct cvm_error **err
                                  "window [0x%" PRIx64 ", +0x%" PRIx64 ") of "
                                  "cVM '%s' must be non-empty, page-aligned and above 0",
                                  v->base, v->size, v->name);
+        if (!v->clean_room)
+            return cvm_error_set(err, CVM_E_UNSUPPORTED,
+                                 "cVM '%s': shared heaps (clean_room: "
+                                 "false) are not supported by the %s backend",
+                                 v->name, cvm_monitor_backend_name());
         if (v->wait_seconds < CVM_WAIT_JOIN)
             return cvm_error_set(err, CVM_E_USAGE, "cVM '%s': wait must be -1 or more", v->name);
         int links[2] = {v->callback_out, v->callback_in};
@@ -143,7 +148,7 @@ static int vm_deploy(struct cvm_vm *vm, const struct cvm_vm_spec *spec, struct c
     if (r < 0)
         return r;
     vm->reserved = true;
-    r = cvm_layout_prepare(vm, spec, err);
+    r = cvm_layout_prepare(vm, err);
     if (r < 0)
         return r;
     struct cvm_elf_loaded loaded;

@@ -50,7 +50,6 @@ struct cvm_thread {
     int slot;            /* home stack slot, released when the thread ends */
     uintptr_t fn, arg;
     pthread_t pthread;
-    bool started;
     bool done;           /* under dep->lock */
     bool joined;         /* a guest joined it (hostcall 41) */
     sigjmp_buf exit_jmp; /* where exit, thread exit, faults and stops land */
@@ -127,7 +126,7 @@ void cvm_window_release(struct cvm_vm *vm);
 bool cvm_window_contains(const struct cvm_deployment *dep, uintptr_t addr);
 
 /* layout.c */
-int cvm_layout_prepare(struct cvm_vm *vm, const struct cvm_vm_spec *spec, struct cvm_error **err);
+int cvm_layout_prepare(struct cvm_vm *vm, struct cvm_error **err);
 int cvm_layout_write_boot(struct cvm_vm *vm, const struct cvm_vm_spec *spec,
                           struct cvm_error **err);
 int cvm_slot_acquire(struct cvm_vm *vm);

@@ -32,7 +32,7 @@ static int slot_open(struct cvm_vm *vm, int slot)
     return 0;
 }
 
-int cvm_layout_prepare(struct cvm_vm *vm, const struct cvm_vm_spec *spec, struct cvm_error **err)
+int cvm_layout_prepare(struct cvm_vm *vm, struct cvm_error **err)
 {
     uint64_t image = page_up(vm->img.span);
     uint64_t fixed = (uint64_t)CVM_STACK_SLOTS * CVM_STACK_SLOT_SIZE + CVM_GATE_SIZE;
@@ -41,7 +41,7 @@ int cvm_layout_prepare(struct cvm_vm *vm, const struct cvm_vm_spec *spec, struct
         return cvm_error_set(err, CVM_E_LIMIT,
                              "window of cVM '%s' is 0x%" PRIx64 " bytes; "
                              "runtime '%s' needs at least 0x%" PRIx64,
-                             vm->name, size, spec->runtime_name, image + fixed + CVM_MIN_HEAP);
+                             vm->name, size, vm->runtime_name, image + fixed + CVM_MIN_HEAP);
     vm->stacks_lo = vm->end - (uintptr_t)CVM_STACK_SLOTS * CVM_STACK_SLOT_SIZE;
     vm->gate = vm->stacks_lo - CVM_GATE_SIZE;
     vm->heap_base = vm->base + image;

@@ -5,6 +5,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -177,6 +178,17 @@ struct dyn_info {
          ? (memcpy((dst), (void *)((base) + (off)), sizeof(*(dst))), 1)                            \
          : 0)
 
+/* A table's declared entry size must be the one the loader reads with. */
+static bool entry_size_bad(const struct cvm_elf_image *img, const char *tag, uint64_t v,
+                           size_t want, struct cvm_error **err)
+{
+    if (v == want)
+        return false;
+    cvm_error_set(err, CVM_E_FORMAT, "'%s': %s is %llu, expected %zu", img->name, tag,
+                  (unsigned long long)v, want);
+    return true;
+}
+
 static int read_dynamic(const struct cvm_elf_image *img, uintptr_t base, struct dyn_info *di,
                         struct cvm_error **err)
 {
@@ -191,9 +203,8 @@ static int read_dynamic(const struct cvm_elf_image *img, uintptr_t base, struct 
         case DT_RELA: di->rela = v; break;
         case DT_RELASZ: di->relasz = v; break;
         case DT_RELAENT:
-            if (v != sizeof(Elf64_Rela))
-                return cvm_error_set(err, CVM_E_FORMAT, "'%s': DT_RELAENT is %llu, expected %zu",
-                                     img->name, (unsigned long long)v, sizeof(Elf64_Rela));
+            if (entry_size_bad(img, "DT_RELAENT", v, sizeof(Elf64_Rela), err))
+                return -CVM_E_FORMAT;
             break;
         case DT_REL: di->rel = v; break;
         case DT_RELSZ: di->relsz = v; break;
@@ -209,9 +220,8 @@ static int read_dynamic(const struct cvm_elf_image *img, uintptr_t base, struct 
         case DT_RELR: di->relr = v; break;
         case DT_RELRSZ: di->relrsz = v; break;
         case DT_RELRENT:
-            if (v != sizeof(uint64_t))
-                return cvm_error_set(err, CVM_E_FORMAT, "'%s': DT_RELRENT is %llu, expected 8",
-                                     img->name, (unsigned long long)v);
+            if (entry_size_bad(img, "DT_RELRENT", v, sizeof(uint64_t), err))
+                return -CVM_E_FORMAT;
             break;
         case DT_SYMTAB:
             di->symtab = v;
@@ -223,9 +233,8 @@ static int read_dynamic(const struct cvm_elf_image *img, uintptr_t base, struct 
             break;
         case DT_STRSZ: di->strsz = v; break;
         case DT_SYMENT:
-            if (v != sizeof(Elf64_Sym))
-                return cvm_error_set(err, CVM_E_FORMAT, "'%s': DT_SYMENT is %llu, expected %zu",
-                                     img->name, (unsigned long long)v, sizeof(Elf64_Sym));
+            if (entry_size_bad(img, "DT_SYMENT", v, sizeof(Elf64_Sym), err))
+                return -CVM_E_FORMAT;
             break;
         case DT_HASH:
             di->hash = v;

@@ -196,7 +196,6 @@ static long thread_spawn_locked(struct cvm_vm *vm, uintptr_t fn, uintptr_t arg)
         free(t);
         return -e;
     }
-    t->started = true;
     vm->threads[vm->n_threads++] = t;
     return t->tid;
 }

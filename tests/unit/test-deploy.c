@@ -135,6 +135,15 @@ static void foreign_architecture(void)
                                 "monitor runs x86-64 runtimes");
 }
 
+static void shared_heap_refused(void)
+{
+    struct fixture f;
+    fixture_init(&f);
+    add_vm(&f, "a", "libargs.so", 0x10000000, 0x10000000)->clean_room = false;
+    CHECK_STR(create_error(&f), "cVM 'a': shared heaps (clean_room: false) are not supported by "
+                                "the inproc backend");
+}
+
 static void callback_links(void)
 {
     struct fixture f;
@@ -279,6 +288,7 @@ int main(void)
         TAP_TEST(window_too_small),
         TAP_TEST(foreign_architecture),
         TAP_TEST(callback_links),
+        TAP_TEST(shared_heap_refused),
         TAP_TEST(boot_block),
         TAP_TEST(hostile_hostcalls),
         TAP_TEST(threads),
