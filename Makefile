@@ -10,7 +10,7 @@
 BUILD ?= build
 CC ?= cc
 SANITIZE ?=
-PKGS := yaml-0.1 libcrypto
+PKGS := yaml-0.1 libcrypto libarchive libzstd jansson
 
 WARN := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla \
         -Wwrite-strings -fno-common
@@ -21,7 +21,7 @@ endif
 SAN_FLAGS := $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-INCLUDES := -Ipkg/base -Ipkg/monitor -Ipkg/runtime
+INCLUDES := -Ipkg/base -Ipkg/image -Ipkg/monitor -Ipkg/runtime
 CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(CFLAGS) $(WARN) $(SAN_FLAGS) $(INCLUDES) $(PKG_CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
@@ -45,6 +45,7 @@ deps:
 BASE_SRC := $(wildcard pkg/base/*.c)
 MONITOR_SRC := $(wildcard pkg/monitor/*.c) $(wildcard pkg/monitor/arch/*/*.c) \
                pkg/monitor/arch/x86_64/switch.S
+IMAGE_SRC := $(wildcard pkg/image/*.c)
 RUNTIME_SRC := $(wildcard pkg/runtime/*.c)
 CMD_SRC := $(wildcard cmd/cvmctl/*.c)
 
@@ -60,12 +61,14 @@ $(BUILD)/obj/%.S.o: %.S
 
 $(BUILD)/libcvm_base.a: $(call objs,$(BASE_SRC))
 $(BUILD)/libcvm_monitor.a: $(call objs,$(MONITOR_SRC))
+$(BUILD)/libcvm_image.a: $(call objs,$(IMAGE_SRC))
 $(BUILD)/libcvm_runtime.a: $(call objs,$(RUNTIME_SRC))
 $(BUILD)/libcvm_%.a:
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-LIBCVM = $(BUILD)/libcvm_runtime.a $(BUILD)/libcvm_monitor.a $(BUILD)/libcvm_base.a
+LIBCVM = $(BUILD)/libcvm_runtime.a $(BUILD)/libcvm_image.a $(BUILD)/libcvm_monitor.a \
+         $(BUILD)/libcvm_base.a
 
 $(BUILD)/cvmctl: $(call objs,$(CMD_SRC)) $(LIBCVM)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
@@ -95,9 +98,12 @@ $(BUILD)/images/%.yaml:
 	@mkdir -p $(dir $@)
 	cp $< $@
 $(foreach img,$(IMAGES),$(eval $(BUILD)/images/$(img)/$(img).yaml: images/$(img)/$(img).yaml))
+# The folder is also the image's build context: `cvmctl build -t NAME build/images/<name>`.
+$(foreach img,$(IMAGES),$(eval $(BUILD)/images/$(img)/cvm.yaml: images/$(img)/cvm.yaml))
 
 .PHONY: images
-images: $(foreach img,$(IMAGES),$(call image_sos,$(img)) $(BUILD)/images/$(img)/$(img).yaml)
+images: $(foreach img,$(IMAGES),$(call image_sos,$(img)) $(BUILD)/images/$(img)/$(img).yaml \
+          $(BUILD)/images/$(img)/cvm.yaml)
 
 # ---- tests ---------------------------------------------------------------------------------
 # Test runtimes: tests/runtimes/<name>.c -> lib<name>.so; a few need special link options.
@@ -151,13 +157,12 @@ bench: all $(TEST_RT) $(BENCH_BIN)
 
 fuzz: deps
 	$(MAKE) BUILD=build/fuzz CC=clang SANITIZE=fuzzer-no-link,address,undefined \
-	  build/fuzz/libcvm_runtime.a build/fuzz/libcvm_monitor.a build/fuzz/libcvm_base.a
+	  $(subst $(BUILD)/,build/fuzz/,$(LIBCVM))
 	@mkdir -p build/fuzz/bin
 	for f in $(FUZZ_SRC); do \
 	  clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(INCLUDES) \
 	    $(PKG_CFLAGS) $$f -o build/fuzz/bin/$$(basename $$f .c) \
-	    build/fuzz/libcvm_runtime.a build/fuzz/libcvm_monitor.a build/fuzz/libcvm_base.a \
-	    $(LIBS) || exit 1; \
+	    $(subst $(BUILD)/,build/fuzz/,$(LIBCVM)) $(LIBS) || exit 1; \
 	done
 	@echo "run e.g.: build/fuzz/bin/fuzz-elf tests/fuzz/corpus/elf"
 

@@ -21,9 +21,24 @@ struct cvmctl_command {
     int (*run)(int argc, char **argv);
 };
 
+extern const struct cvmctl_command cvmctl_cmd_build;
+extern const struct cvmctl_command cvmctl_cmd_gc;
 extern const struct cvmctl_command cvmctl_cmd_help;
+extern const struct cvmctl_command cvmctl_cmd_images;
+extern const struct cvmctl_command cvmctl_cmd_inspect;
+extern const struct cvmctl_command cvmctl_cmd_keygen;
+extern const struct cvmctl_command cvmctl_cmd_load;
+extern const struct cvmctl_command cvmctl_cmd_measure;
 extern const struct cvmctl_command cvmctl_cmd_monitor;
+extern const struct cvmctl_command cvmctl_cmd_rmi;
+extern const struct cvmctl_command cvmctl_cmd_save;
+extern const struct cvmctl_command cvmctl_cmd_sign;
+extern const struct cvmctl_command cvmctl_cmd_tag;
+extern const struct cvmctl_command cvmctl_cmd_verify;
 extern const struct cvmctl_command cvmctl_cmd_version;
+
+/* The store folder from the global --root option, or NULL. */
+extern const char *cvmctl_root;
 
 const struct cvmctl_command *cvmctl_find_command(const char *name);
 void cvmctl_print_overview(FILE *out);

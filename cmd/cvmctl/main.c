@@ -9,9 +9,10 @@
 
 /* Sorted by name; `cvmctl --help` lists them in this order. */
 static const struct cvmctl_command *const commands[] = {
-    &cvmctl_cmd_help,
-    &cvmctl_cmd_monitor,
-    &cvmctl_cmd_version,
+    &cvmctl_cmd_build,   &cvmctl_cmd_gc,     &cvmctl_cmd_help,    &cvmctl_cmd_images,
+    &cvmctl_cmd_inspect, &cvmctl_cmd_keygen, &cvmctl_cmd_load,    &cvmctl_cmd_measure,
+    &cvmctl_cmd_monitor, &cvmctl_cmd_rmi,    &cvmctl_cmd_save,    &cvmctl_cmd_sign,
+    &cvmctl_cmd_tag,     &cvmctl_cmd_verify, &cvmctl_cmd_version,
 };
 
 const struct cvmctl_command *cvmctl_find_command(const char *name)
@@ -24,12 +25,15 @@ const struct cvmctl_command *cvmctl_find_command(const char *name)
 
 void cvmctl_print_overview(FILE *out)
 {
-    fprintf(out, "usage: cvmctl [--help | --version] <command> [<args>]\n\n"
+    fprintf(out, "usage: cvmctl [--help | --version] [--root <dir>] <command> [<args>]\n\n"
                  "Build, sign, distribute and run cVMs: compartments that share one address\n"
                  "space, each confined to its own window of memory.\n\n"
                  "Commands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(out, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
+    fprintf(out,
+            "\nThe image store is --root <dir>, else $CVMCTL_ROOT, else $XDG_DATA_HOME/cvmctl,\n"
+            "else ~/.local/share/cvmctl.\n");
     fprintf(out, "\nBackend '%s': %s\n\nSee 'cvmctl help <command>' for a command's options.\n",
             cvm_monitor_backend_name(),
             cvm_monitor_backend_isolates()
@@ -77,8 +81,27 @@ int cvmctl_misuse(const struct cvmctl_command *cmd, const char *fmt, ...)
     return CVMCTL_EXIT_FAILED;
 }
 
+const char *cvmctl_root;
+
 int main(int argc, char **argv)
 {
+    /* Global options come before the command, as with podman: --root DIR, --root=DIR. */
+    while (argc >= 2 && strncmp(argv[1], "--root", 6) == 0) {
+        if (argv[1][6] == '=') {
+            cvmctl_root = argv[1] + 7;
+        } else if (argv[1][6] == '\0' && argc >= 3) {
+            cvmctl_root = argv[2];
+            argc--, argv++;
+        } else {
+            fprintf(stderr, "cvmctl: option '%s' needs a folder\nsee 'cvmctl --help'\n", argv[1]);
+            return CVMCTL_EXIT_FAILED;
+        }
+        argc--, argv++;
+        if (!cvmctl_root[0]) {
+            fprintf(stderr, "cvmctl: '--root' needs a folder\nsee 'cvmctl --help'\n");
+            return CVMCTL_EXIT_FAILED;
+        }
+    }
     if (argc < 2) {
         cvmctl_print_overview(stderr);
         return CVMCTL_EXIT_FAILED;

@@ -38,6 +38,13 @@ static int buf_reserve(struct cvm_buf *b, size_t need, struct cvm_error **err)
     return 0;
 }
 
+int cvm_buf_reserve(struct cvm_buf *b, size_t extra, struct cvm_error **err)
+{
+    if (extra > b->max || b->len > b->max - extra)
+        return cvm_error_set(err, CVM_E_LIMIT, "input exceeds the limit of %zu bytes", b->max);
+    return buf_reserve(b, b->len + extra, err);
+}
+
 int cvm_buf_append(struct cvm_buf *b, const void *data, size_t len, struct cvm_error **err)
 {
     if (len > b->max || b->len > b->max - len)
@@ -57,6 +64,11 @@ int cvm_buf_read_file(struct cvm_buf *b, int dirfd, const char *path, struct cvm
     CVM_AUTOCLOSE int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return cvm_error_set_errno(err, errno, "cannot open '%s'", path);
+    return cvm_buf_read_fd(b, fd, path, err);
+}
+
+int cvm_buf_read_fd(struct cvm_buf *b, int fd, const char *path, struct cvm_error **err)
+{
     struct stat st;
     if (fstat(fd, &st) < 0)
         return cvm_error_set_errno(err, errno, "cannot stat '%s'", path);

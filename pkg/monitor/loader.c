@@ -449,11 +449,16 @@ void cvm_loader_init(void)
     pthread_once(&sha256_once, sha256_fetch);
 }
 
-static void measure_span(uintptr_t base, uint64_t span, uint8_t out[CVM_SHA256_LEN])
+void cvm_sha256(const void *data, size_t len, uint8_t out[CVM_SHA256_LEN])
 {
     cvm_loader_init();
-    unsigned int len = CVM_SHA256_LEN;
-    EVP_Digest((const void *)base, span, out, &len, sha256_md ? sha256_md : EVP_sha256(), NULL);
+    unsigned int n = CVM_SHA256_LEN;
+    EVP_Digest(data, len, out, &n, sha256_md ? sha256_md : EVP_sha256(), NULL);
+}
+
+static void measure_span(uintptr_t base, uint64_t span, uint8_t out[CVM_SHA256_LEN])
+{
+    cvm_sha256((const void *)base, span, out);
 }
 
 int cvm_elf_load(const struct cvm_elf_image *img, uintptr_t base, struct cvm_elf_loaded *ret,

@@ -9,6 +9,7 @@
 
 #include "abi/hostcalls.h"
 
+struct cvm_buf;
 struct cvm_error;
 
 #define CVM_SHA256_LEN 32
@@ -47,6 +48,12 @@ struct cvm_deploy_spec {
     size_t n_vms;
     const struct cvm_capfile_spec *capfiles;
     size_t n_capfiles;
+    /* Deployment-wide files (specs/image-format.md §4): musl's dynamic loader and the root
+     * file system archive, each optional (NULL) and measured into every cVM. */
+    const uint8_t *ldso;
+    size_t ldso_len;
+    const uint8_t *rootfs; /* a newc cpio archive */
+    size_t rootfs_len;
     int stdout_fd; /* where hostcall 1 writes; -1 for STDOUT_FILENO */
 };
 
@@ -109,5 +116,33 @@ void cvm_deployment_free(struct cvm_deployment *d);
  * into a scratch window with the deploy loader and hashes the span. */
 int cvm_runtime_measure(const uint8_t *elf, size_t len, const char *name,
                         uint8_t ret_digest[CVM_SHA256_LEN], struct cvm_error **err);
+
+/* What a deployment measures to (specs/measurement.md §2-3). */
+struct cvm_measurement {
+    size_t n_vms;
+    uint8_t (*runtime)[CVM_SHA256_LEN]; /* per cVM: the runtime measurement */
+    uint8_t (*cvm)[CVM_SHA256_LEN];     /* per cVM: the hash of its measurement log */
+    bool has_ldso, has_rootfs;
+    uint8_t ldso[CVM_SHA256_LEN];   /* the ldso's runtime measurement */
+    uint8_t rootfs[CVM_SHA256_LEN]; /* SHA-256 of the rootfs archive's bytes */
+    uint8_t deployment[CVM_SHA256_LEN];
+};
+
+/* The measurement log of cVM i (specs/measurement.md §2), given its runtime measurement and
+ * the deployment's ldso measurement and rootfs digest (NULL when absent); appended to *log. */
+int cvm_measure_vm_log(const struct cvm_deploy_spec *spec, size_t i,
+                       const uint8_t runtime[CVM_SHA256_LEN], const uint8_t *ldso,
+                       const uint8_t *rootfs, struct cvm_buf *log, struct cvm_error **err);
+
+/* The deployment's log (specs/measurement.md §3) from its cVMs' measurements. */
+int cvm_measure_deployment_log(const struct cvm_deploy_spec *spec,
+                               const uint8_t (*cvm)[CVM_SHA256_LEN], struct cvm_buf *log,
+                               struct cvm_error **err);
+
+/* The expected measurement of spec, computed without running anything: the runtimes and the
+ * ldso go through the deploy loader (cvm_runtime_measure). Free with cvm_measurement_release. */
+int cvm_measure_spec(const struct cvm_deploy_spec *spec, struct cvm_measurement *ret,
+                     struct cvm_error **err);
+void cvm_measurement_release(struct cvm_measurement *m);
 
 #endif

@@ -21,8 +21,9 @@ struct cvm_config_storage {
     size_t n_vms; /* entries of vms and extra */
     struct cvm_vm_spec *vms;
     struct cvm_capfile_spec *capfiles;
-    struct vm_extra *extra; /* per cVM, parallel to vms */
-    char **strings;         /* every string handed out, freed together */
+    struct vm_extra *extra;        /* per cVM, parallel to vms */
+    char *ldso_path, *rootfs_path; /* CVM_CONFIG_IMAGE: resolved, or NULL */
+    char **strings;                /* every string handed out, freed together */
     size_t n_strings, cap_strings;
 };
 
@@ -319,6 +320,39 @@ static int parse_isolation(struct parse *p, yaml_node_t *n, struct cvm_vm_spec *
     return 0;
 }
 
+/* In an image or build file every path names a file inside the folder (the build context or
+ * the unpacked image): relative, without '..', so that no host path reaches an image. */
+static int check_inside(struct parse *p, yaml_node_t *v, const char *key, const char *s)
+{
+    if (!(p->flags & CVM_CONFIG_IMAGE))
+        return 0;
+    bool escapes = s[0] == '/';
+    for (const char *c = s; *c && !escapes; c = strchrnul(c, '/'), c += *c == '/') {
+        size_t len = strcspn(c, "/");
+        escapes = len == 2 && c[0] == '.' && c[1] == '.';
+    }
+    if (escapes)
+        return fail_at(p, v->start_mark, CVM_E_FORMAT,
+                       "'%s' path '%s' must stay inside the folder (relative, no '..')", key, s);
+    return 0;
+}
+
+/* A path-valued top-level key of an image or build file. */
+static int get_path(struct parse *p, yaml_node_t *v, const char *key, char **ret)
+{
+    const char *s;
+    int r = get_string(p, v, key, &s);
+    if (r < 0)
+        return r;
+    if (!s[0])
+        return fail_at(p, v->start_mark, CVM_E_FORMAT, "'%s' is empty", key);
+    if ((r = check_inside(p, v, key, s)) < 0)
+        return r;
+    if (!(*ret = keep(p, cvm_path_resolve(p->base_dir, s))))
+        return oom(p);
+    return 0;
+}
+
 static int parse_vm(struct parse *p, yaml_node_t *n, size_t index)
 {
     struct cvm_vm_spec *vm = &p->st->vms[index];
@@ -362,6 +396,8 @@ static int parse_vm(struct parse *p, yaml_node_t *n, size_t index)
             if (!s[0])
                 return fail_at(p, v->start_mark, CVM_E_FORMAT, "'runtime' of cVM '%s' is empty",
                                vm->name);
+            if ((r = check_inside(p, v, k, s)) < 0)
+                return r;
             vm->runtime_name = cvm_path_basename(s);
             if (!(x->runtime_path = keep(p, cvm_path_resolve(p->base_dir, s))))
                 return oom(p);
@@ -522,11 +558,17 @@ static int parse_root(struct parse *p, yaml_node_t *root, struct cvm_deploy_spec
             vms = node(p, pr->value);
         else if (strcmp(k, "capfiles") == 0)
             caps = node(p, pr->value);
+        else if ((p->flags & CVM_CONFIG_IMAGE) && strcmp(k, "ldso") == 0)
+            r = get_path(p, node(p, pr->value), k, &p->st->ldso_path);
+        else if ((p->flags & CVM_CONFIG_IMAGE) && strcmp(k, "rootfs") == 0)
+            r = get_path(p, node(p, pr->value), k, &p->st->rootfs_path);
         else
             return fail_at(p, node(p, pr->key)->start_mark, CVM_E_FORMAT,
                            "unknown key '%s' at "
                            "the top level",
                            k);
+        if (r < 0)
+            return r;
     }
     if (!vms || vms->type != YAML_SEQUENCE_NODE ||
         vms->data.sequence.items.top == vms->data.sequence.items.start)
@@ -606,6 +648,28 @@ static void storage_free(struct cvm_config_storage *st)
     if (st->have_doc)
         yaml_document_delete(&st->doc);
     free(st);
+}
+
+const char *cvm_monitor_config_runtime_path(const struct cvm_monitor_config *cfg, size_t i)
+{
+    return i < cfg->storage->n_vms ? cfg->storage->extra[i].runtime_path : NULL;
+}
+
+const char *cvm_monitor_config_ldso_path(const struct cvm_monitor_config *cfg)
+{
+    return cfg->storage->ldso_path;
+}
+
+const char *cvm_monitor_config_rootfs_path(const struct cvm_monitor_config *cfg)
+{
+    return cfg->storage->rootfs_path;
+}
+
+void cvm_monitor_config_set_runtime(struct cvm_monitor_config *cfg, size_t i, const uint8_t *elf,
+                                    size_t len)
+{
+    cfg->storage->vms[i].runtime = elf;
+    cfg->storage->vms[i].runtime_len = len;
 }
 
 void cvm_monitor_config_free(struct cvm_monitor_config *cfg)

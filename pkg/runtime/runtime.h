@@ -14,6 +14,9 @@ struct cvm_error;
 
 enum cvm_config_flags {
     CVM_CONFIG_NO_FILES = 1 << 0, /* parse and resolve only: do not read runtime files */
+    /* A build file or an image's deployment manifest (specs/image-format.md §3): also accepts
+     * the top-level 'ldso' and 'rootfs' paths, and every path must stay inside the folder. */
+    CVM_CONFIG_IMAGE = 1 << 1,
 };
 
 /* A parsed deployment. `spec` points into memory the config owns. */
@@ -32,5 +35,14 @@ int cvm_monitor_config_parse(const char *text, size_t len, const char *display,
                              struct cvm_error **err);
 
 void cvm_monitor_config_free(struct cvm_monitor_config *cfg);
+
+/* Resolved paths: cVM i's runtime; the ldso and rootfs of CVM_CONFIG_IMAGE (NULL if absent). */
+const char *cvm_monitor_config_runtime_path(const struct cvm_monitor_config *cfg, size_t i);
+const char *cvm_monitor_config_ldso_path(const struct cvm_monitor_config *cfg);
+const char *cvm_monitor_config_rootfs_path(const struct cvm_monitor_config *cfg);
+
+/* Points cVM i at runtime bytes the caller keeps alive (after CVM_CONFIG_NO_FILES). */
+void cvm_monitor_config_set_runtime(struct cvm_monitor_config *cfg, size_t i, const uint8_t *elf,
+                                    size_t len);
 
 #endif

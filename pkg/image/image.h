@@ -1,0 +1,18 @@
+/* Public interface of pkg/image: references, digests, the OCI layout store, manifests and
+ * configs, cpio, layer compression, signing, trust policy and layout tars. */
+#ifndef CVM_IMAGE_H
+#define CVM_IMAGE_H
+
+#include "cpio.h"
+#include "digest.h"
+#include "layout-tar.h"
+#include "manifest.h"
+#include "policy.h"
+#include "reference.h"
+#include "sign.h"
+#include "signature.h"
+#include "store.h"
+#include "transfer.h"
+#include "zstd-codec.h"
+
+#endif

@@ -1,0 +1,636 @@
+/* The OCI image layout store. Blobs are written to a temporary name, fsynced and renamed to
+ * their digest, so a crash never leaves a partial blob under a digest; index.json is
+ * replaced the same way under an index lock. Every user holds `.lock` shared; gc holds it
+ * exclusively, so it never deletes a blob a concurrent build has written but not yet tagged. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base.h"
+#include "reference.h"
+#include "store.h"
+
+#define BLOB_DIR "blobs/sha256"
+#define TMP_PREFIX ".tmp-"
+#define OCI_LAYOUT "{\"imageLayoutVersion\":\"1.0.0\"}"
+#define EMPTY_INDEX                                                                                \
+    "{\"schemaVersion\":2,\"mediaType\":\"" CVM_MEDIA_OCI_INDEX "\",\"manifests\":[]}"
+
+struct cvm_store {
+    char *root;
+    int dirfd;
+    int blobfd;
+    int lockfd;
+};
+
+char *cvm_store_default_root(void)
+{
+    const char *env = getenv(CVM_STORE_ROOT_ENV);
+    if (env && env[0])
+        return strdup(env);
+    char *out = NULL;
+    const char *xdg = getenv("XDG_DATA_HOME");
+    if (xdg && xdg[0] == '/')
+        return asprintf(&out, "%s/cvmctl", xdg) < 0 ? NULL : out;
+    const char *home = getenv("HOME");
+    if (!home || !home[0])
+        home = "/";
+    return asprintf(&out, "%s/.local/share/cvmctl", home) < 0 ? NULL : out;
+}
+
+static int mkdir_p(const char *path, struct cvm_error **err)
+{
+    CVM_AUTOFREE char *copy = strdup(path);
+    if (!copy)
+        return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
+    for (char *p = copy + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char c = *p;
+        *p = '\0';
+        if (mkdir(copy, 0755) < 0 && errno != EEXIST)
+            return cvm_error_set_errno(err, errno, "cannot create folder '%s'", copy);
+        *p = c;
+        if (!c)
+            return 0;
+    }
+}
+
+static int fsync_dir(int dirfd, const char *display, struct cvm_error **err)
+{
+    if (fsync(dirfd) < 0)
+        return cvm_error_set_errno(err, errno, "cannot sync folder '%s'", display);
+    return 0;
+}
+
+/* Writes a whole file: temp name, fsync, rename over `name`, fsync of the folder. */
+static int write_atomic(int dirfd, const char *display, const char *name, const void *data,
+                        size_t len, struct cvm_error **err)
+{
+    static unsigned counter;
+    char tmp[128];
+    snprintf(tmp, sizeof(tmp), TMP_PREFIX "%d-%u-%.40s", (int)getpid(),
+             __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED), name);
+    CVM_AUTOCLOSE int fd =
+        openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0)
+        return cvm_error_set_errno(err, errno, "cannot create '%s/%s'", display, tmp);
+    const uint8_t *p = data;
+    size_t left = len;
+    int r = 0;
+    while (left && r == 0) {
+        ssize_t n = write(fd, p, left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            r = cvm_error_set_errno(err, errno, "cannot write '%s/%s'", display, name);
+        else
+            p += n, left -= (size_t)n;
+    }
+    if (r == 0 && fsync(fd) < 0)
+        r = cvm_error_set_errno(err, errno, "cannot sync '%s/%s'", display, name);
+    if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
+        r = cvm_error_set_errno(err, errno, "cannot rename into '%s/%s'", display, name);
+    if (r < 0) {
+        unlinkat(dirfd, tmp, 0);
+        return r;
+    }
+    return fsync_dir(dirfd, display, err);
+}
+
+/* Creates a file only when it is missing (oci-layout, index.json of a new store). */
+static int ensure_file(int dirfd, const char *root, const char *name, const char *content,
+                       struct cvm_error **err)
+{
+    if (faccessat(dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+        return 0;
+    return write_atomic(dirfd, root, name, content, strlen(content), err);
+}
+
+static int check_layout_file(struct cvm_store *s, struct cvm_error **err)
+{
+    struct cvm_buf b;
+    cvm_buf_init(&b, 4096);
+    int r = cvm_buf_read_file(&b, s->dirfd, "oci-layout", err);
+    if (r < 0)
+        return cvm_error_prefix(err, "store '%s'", s->root);
+    json_auto_t *j = json_loadb((const char *)b.data, b.len, 0, NULL);
+    cvm_buf_release(&b);
+    const char *v = json_string_value(json_object_get(j, "imageLayoutVersion"));
+    if (!v)
+        return cvm_error_set(err, CVM_E_FORMAT,
+                             "store '%s': 'oci-layout' is not an OCI layout file", s->root);
+    if (strcmp(v, "1.0.0") != 0)
+        return cvm_error_set(err, CVM_E_UNSUPPORTED,
+                             "store '%s': unsupported image layout version '%.20s'", s->root, v);
+    return 0;
+}
+
+void cvm_store_free(struct cvm_store *s)
+{
+    if (!s)
+        return;
+    if (s->lockfd >= 0)
+        close(s->lockfd);
+    if (s->blobfd >= 0)
+        close(s->blobfd);
+    if (s->dirfd >= 0)
+        close(s->dirfd);
+    free(s->root);
+    free(s);
+}
+
+int cvm_store_open(const char *root, unsigned flags, struct cvm_store **ret, struct cvm_error **err)
+{
+    CVM_AUTO(cvm_store_free) struct cvm_store *s = calloc(1, sizeof(*s));
+    if (!s || !(s->root = strdup(root))) {
+        return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
+    }
+    s->dirfd = s->blobfd = s->lockfd = -1;
+    int r = mkdir_p(root, err);
+    if (r < 0)
+        return r;
+    if ((s->dirfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+        return cvm_error_set_errno(err, errno, "cannot open store '%s'", root);
+    s->lockfd = openat(s->dirfd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (s->lockfd < 0)
+        return cvm_error_set_errno(err, errno, "cannot open lock of store '%s'", root);
+    while (flock(s->lockfd, (flags & CVM_STORE_EXCLUSIVE) ? LOCK_EX : LOCK_SH) < 0)
+        if (errno != EINTR)
+            return cvm_error_set_errno(err, errno, "cannot lock store '%s'", root);
+    if (mkdirat(s->dirfd, "blobs", 0755) < 0 && errno != EEXIST)
+        return cvm_error_set_errno(err, errno, "cannot create '%s/blobs'", root);
+    if (mkdirat(s->dirfd, BLOB_DIR, 0755) < 0 && errno != EEXIST)
+        return cvm_error_set_errno(err, errno, "cannot create '%s/" BLOB_DIR "'", root);
+    if ((s->blobfd = openat(s->dirfd, BLOB_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) <
+        0)
+        return cvm_error_set_errno(err, errno, "cannot open '%s/" BLOB_DIR "'", root);
+    if ((r = ensure_file(s->dirfd, root, "oci-layout", OCI_LAYOUT, err)) < 0 ||
+        (r = ensure_file(s->dirfd, root, "index.json", EMPTY_INDEX, err)) < 0 ||
+        (r = check_layout_file(s, err)) < 0)
+        return r;
+    *ret = cvm_steal_ptr(&s);
+    return 0;
+}
+
+const char *cvm_store_root(const struct cvm_store *s)
+{
+    return s->root;
+}
+
+int cvm_store_dirfd(const struct cvm_store *s)
+{
+    return s->dirfd;
+}
+
+bool cvm_store_has_blob(const struct cvm_store *s, const struct cvm_digest *d)
+{
+    char hex[CVM_DIGEST_HEX_LEN + 1];
+    struct stat st;
+    return fstatat(s->blobfd, cvm_digest_hex(d, hex), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+           S_ISREG(st.st_mode);
+}
+
+int cvm_store_put_blob(struct cvm_store *s, const void *data, size_t len, struct cvm_digest *ret,
+                       struct cvm_error **err)
+{
+    struct cvm_digest d;
+    cvm_digest_of(data, len, &d);
+    char hex[CVM_DIGEST_HEX_LEN + 1];
+    cvm_digest_hex(&d, hex);
+    if (!cvm_store_has_blob(s, &d)) {
+        int r = write_atomic(s->blobfd, s->root, hex, data, len, err);
+        if (r < 0)
+            return r;
+    }
+    *ret = d;
+    return 0;
+}
+
+int cvm_store_adopt_blob(struct cvm_store *s, int dirfd, const char *name,
+                         const struct cvm_digest *d, struct cvm_error **err)
+{
+    char hex[CVM_DIGEST_HEX_LEN + 1];
+    cvm_digest_hex(d, hex);
+    if (cvm_store_has_blob(s, d)) {
+        unlinkat(dirfd, name, 0);
+        return 0;
+    }
+    if (renameat(dirfd, name, s->blobfd, hex) < 0)
+        return cvm_error_set_errno(err, errno, "cannot move blob sha256:%s into '%s'", hex,
+                                   s->root);
+    return fsync_dir(s->blobfd, s->root, err);
+}
+
+static int corrupted(struct cvm_store *s, const struct cvm_digest *want,
+                     const struct cvm_digest *got, struct cvm_error **err)
+{
+    char w[CVM_DIGEST_STR_SIZE], g[CVM_DIGEST_STR_SIZE];
+    return cvm_error_set(err, CVM_E_DIGEST,
+                         "blob %s in store '%s' is corrupted: its content has digest %s",
+                         cvm_digest_format(want, w), s->root, cvm_digest_format(got, g));
+}
+
+int cvm_store_open_blob(struct cvm_store *s, const struct cvm_digest *d, int *ret_fd,
+                        struct cvm_error **err)
+{
+    char hex[CVM_DIGEST_HEX_LEN + 1];
+    int fd = openat(s->blobfd, cvm_digest_hex(d, hex), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return errno == ENOENT
+                   ? cvm_error_set(err, CVM_E_NOTFOUND, "blob sha256:%s is missing from store '%s'",
+                                   hex, s->root)
+                   : cvm_error_set_errno(err, errno, "cannot open blob sha256:%s", hex);
+    *ret_fd = fd;
+    return 0;
+}
+
+int cvm_store_read_blob(struct cvm_store *s, const struct cvm_digest *d, size_t max,
+                        struct cvm_buf *out, struct cvm_error **err)
+{
+    CVM_AUTOCLOSE int fd = -1;
+    int r = cvm_store_open_blob(s, d, &fd, err);
+    if (r < 0)
+        return r;
+    char hex[CVM_DIGEST_HEX_LEN + 1];
+    cvm_digest_hex(d, hex);
+    cvm_buf_init(out, max);
+    char display[CVM_DIGEST_STR_SIZE];
+    snprintf(display, sizeof(display), "sha256:%s", hex);
+    if ((r = cvm_buf_read_fd(out, fd, display, err)) < 0)
+        return r;
+    struct cvm_digest got;
+    cvm_digest_of(out->data, out->len, &got);
+    if (!cvm_digest_equal(&got, d)) {
+        cvm_buf_release(out);
+        return corrupted(s, d, &got, err);
+    }
+    return 0;
+}
+
+int cvm_store_check_blob(struct cvm_store *s, const struct cvm_descriptor *desc,
+                         uint64_t *ret_bytes, struct cvm_error **err)
+{
+    CVM_AUTOCLOSE int fd = -1;
+    int r = cvm_store_open_blob(s, &desc->digest, &fd, err);
+    if (r < 0)
+        return r;
+    struct cvm_digest got;
+    uint64_t size = 0;
+    if ((r = cvm_digest_fd(fd, &got, &size, err)) < 0)
+        return r;
+    if (!cvm_digest_equal(&got, &desc->digest))
+        return corrupted(s, &desc->digest, &got, err);
+    if (size != desc->size) {
+        char d[CVM_DIGEST_STR_SIZE];
+        return cvm_error_set(err, CVM_E_DIGEST,
+                             "blob %s has %llu bytes, but its descriptor says %llu",
+                             cvm_digest_format(&desc->digest, d), (unsigned long long)size,
+                             (unsigned long long)desc->size);
+    }
+    if (ret_bytes)
+        *ret_bytes = size;
+    return 0;
+}
+
+int cvm_store_read_manifest(struct cvm_store *s, const struct cvm_descriptor *desc,
+                            struct cvm_manifest **ret, struct cvm_buf *ret_raw,
+                            struct cvm_error **err)
+{
+    struct cvm_buf raw;
+    int r = cvm_store_read_blob(s, &desc->digest, CVM_MANIFEST_MAX, &raw, err);
+    if (r < 0)
+        return r;
+    char d[CVM_DIGEST_STR_SIZE], display[CVM_DIGEST_STR_SIZE + 16];
+    snprintf(display, sizeof(display), "manifest %s", cvm_digest_format(&desc->digest, d));
+    r = cvm_manifest_parse(raw.data, raw.len, display, ret, err);
+    if (r == 0 && ret_raw)
+        *ret_raw = raw;
+    else
+        cvm_buf_release(&raw);
+    return r;
+}
+
+/* ---- index.json ------------------------------------------------------------------------ */
+
+static int index_load(struct cvm_store *s, json_t **ret, struct cvm_error **err)
+{
+    struct cvm_buf b;
+    cvm_buf_init(&b, CVM_STORE_INDEX_MAX);
+    int r = cvm_buf_read_file(&b, s->dirfd, "index.json", err);
+    if (r < 0)
+        return cvm_error_prefix(err, "store '%s'", s->root);
+    json_error_t je;
+    json_t *j = json_loadb((const char *)b.data, b.len, JSON_REJECT_DUPLICATES, &je);
+    cvm_buf_release(&b);
+    if (!j || !json_is_array(json_object_get(j, "manifests"))) {
+        json_decref(j);
+        return cvm_error_set(err, CVM_E_FORMAT, "store '%s': index.json is not an OCI index%s%s",
+                             s->root, j ? "" : ": ", j ? "" : je.text);
+    }
+    *ret = j;
+    return 0;
+}
+
+static int index_save(struct cvm_store *s, json_t *index, struct cvm_error **err)
+{
+    CVM_AUTOFREE char *text = json_dumps(index, JSON_COMPACT);
+    if (!text)
+        return cvm_error_set_errno(err, ENOMEM, "cannot encode index.json");
+    return write_atomic(s->dirfd, s->root, "index.json", text, strlen(text), err);
+}
+
+static const char *entry_name(json_t *entry)
+{
+    return json_string_value(
+        json_object_get(json_object_get(entry, "annotations"), CVM_ANNOTATION_REF_NAME));
+}
+
+/* Parses index entry i into a descriptor (the index is ours but may have been edited). */
+static int entry_descriptor(struct cvm_store *s, json_t *index, size_t i,
+                            struct cvm_descriptor *ret, struct cvm_error **err)
+{
+    CVM_AUTOFREE char *text =
+        json_dumps(json_array_get(json_object_get(index, "manifests"), i), JSON_COMPACT);
+    if (!text)
+        return cvm_error_set_errno(err, ENOMEM, "cannot encode index entry");
+    /* Reuse the manifest parser on a one-entry index: one validator for descriptors. */
+    CVM_AUTOFREE char *wrapped = NULL;
+    if (asprintf(&wrapped, "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"manifests\":[%s]}",
+                 CVM_MEDIA_OCI_INDEX, text) < 0)
+        return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
+    char display[4200];
+    snprintf(display, sizeof(display), "store '%s': index.json entry %zu", s->root, i);
+    struct cvm_manifest *m = NULL;
+    int r = cvm_manifest_parse(wrapped, strlen(wrapped), display, &m, err);
+    if (r < 0)
+        return r;
+    *ret = m->entries[0];
+    m->entries[0] = (struct cvm_descriptor){0};
+    cvm_manifest_free(m);
+    return 0;
+}
+
+void cvm_store_list_free(struct cvm_descriptor *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        cvm_descriptor_release(&list[i]);
+    free(list);
+}
+
+int cvm_store_list(struct cvm_store *s, struct cvm_descriptor **ret, size_t *ret_n,
+                   struct cvm_error **err)
+{
+    json_auto_t *index = NULL;
+    int r = index_load(s, &index, err);
+    if (r < 0)
+        return r;
+    json_t *m = json_object_get(index, "manifests");
+    size_t n = json_array_size(m), k = 0;
+    struct cvm_descriptor *list = calloc(n ? n : 1, sizeof(*list));
+    if (!list)
+        return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
+    for (size_t i = 0; i < n; i++) {
+        if (!entry_name(json_array_get(m, i)))
+            continue;
+        if ((r = entry_descriptor(s, index, i, &list[k], err)) < 0) {
+            cvm_store_list_free(list, k);
+            return r;
+        }
+        k++;
+    }
+    *ret = list;
+    *ret_n = k;
+    return 0;
+}
+
+static char *reference_name(const struct cvm_reference *ref)
+{
+    struct cvm_reference tag_only = *ref;
+    tag_only.has_digest = false;
+    return cvm_reference_format(&tag_only);
+}
+
+int cvm_store_resolve(struct cvm_store *s, const struct cvm_reference *ref,
+                      struct cvm_descriptor *ret, struct cvm_error **err)
+{
+    CVM_AUTOFREE char *shown = cvm_reference_format(ref);
+    CVM_AUTOFREE char *name = ref->tag ? reference_name(ref) : NULL;
+    if (!shown || (ref->tag && !name))
+        return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
+    struct cvm_descriptor *list = NULL;
+    size_t n = 0;
+    int r = cvm_store_list(s, &list, &n, err);
+    if (r < 0)
+        return r;
+    r = cvm_error_set(err, CVM_E_NOTFOUND, "image '%s' is not in store '%s'", shown, s->root);
+    for (size_t i = 0; i < n; i++) {
+        if (name && strcmp(list[i].ref_name, name) != 0)
+            continue;
+        if (ref->has_digest && !cvm_digest_equal(&list[i].digest, &ref->digest)) {
+            if (name) {
+                char d[CVM_DIGEST_STR_SIZE];
+                cvm_error_free(*err);
+                *err = NULL;
+                r = cvm_error_set(err, CVM_E_DIGEST, "image '%s': the store's '%s' is %s", shown,
+                                  name, cvm_digest_format(&list[i].digest, d));
+                break;
+            }
+            continue;
+        }
+        cvm_error_free(*err);
+        *err = NULL;
+        *ret = list[i];
+        list[i] = (struct cvm_descriptor){0};
+        r = 0;
+        break;
+    }
+    cvm_store_list_free(list, n);
+    return r;
+}
+
+/* The index lock serialises read-modify-write cycles of index.json between processes. */
+static int index_lock(struct cvm_store *s, struct cvm_error **err)
+{
+    int fd = openat(s->dirfd, ".index.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0)
+        return cvm_error_set_errno(err, errno, "cannot open index lock of store '%s'", s->root);
+    while (flock(fd, LOCK_EX) < 0) {
+        if (errno != EINTR) {
+            int e = errno;
+            close(fd);
+            return cvm_error_set_errno(err, e, "cannot lock index of store '%s'", s->root);
+        }
+    }
+    return fd;
+}
+
+static json_t *descriptor_json(const char *name, const struct cvm_descriptor *d)
+{
+    char digest[CVM_DIGEST_STR_SIZE];
+    json_t *e = json_pack("{s:s, s:s, s:I}", "mediaType", d->media_type, "digest",
+                          cvm_digest_format(&d->digest, digest), "size", (json_int_t)d->size);
+    if (e && d->artifact_type)
+        json_object_set_new(e, "artifactType", json_string(d->artifact_type));
+    if (e && json_object_set_new(e, "annotations",
+                                 json_pack("{s:s}", CVM_ANNOTATION_REF_NAME, name)) < 0) {
+        json_decref(e);
+        return NULL;
+    }
+    return e;
+}
+
+/* Removes entries named `name`; returns how many. */
+static size_t index_remove(json_t *index, const char *name)
+{
+    json_t *m = json_object_get(index, "manifests");
+    size_t removed = 0;
+    for (size_t i = json_array_size(m); i-- > 0;) {
+        const char *n = entry_name(json_array_get(m, i));
+        if (n && strcmp(n, name) == 0) {
+            json_array_remove(m, i);
+            removed++;
+        }
+    }
+    return removed;
+}
+
+int cvm_store_tag(struct cvm_store *s, const char *name, const struct cvm_descriptor *target,
+                  struct cvm_error **err)
+{
+    CVM_AUTOCLOSE int lock = index_lock(s, err);
+    if (lock < 0)
+        return lock;
+    json_auto_t *index = NULL;
+    int r = index_load(s, &index, err);
+    if (r < 0)
+        return r;
+    index_remove(index, name);
+    json_t *entry = descriptor_json(name, target);
+    if (!entry || json_array_append_new(json_object_get(index, "manifests"), entry) < 0)
+        return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
+    return index_save(s, index, err);
+}
+
+int cvm_store_untag(struct cvm_store *s, const char *name, struct cvm_error **err)
+{
+    CVM_AUTOCLOSE int lock = index_lock(s, err);
+    if (lock < 0)
+        return lock;
+    json_auto_t *index = NULL;
+    int r = index_load(s, &index, err);
+    if (r < 0)
+        return r;
+    if (index_remove(index, name) == 0)
+        return cvm_error_set(err, CVM_E_NOTFOUND, "image '%s' is not in store '%s'", name, s->root);
+    return index_save(s, index, err);
+}
+
+/* ---- garbage collection ----------------------------------------------------------------- */
+
+struct digest_set {
+    struct cvm_digest *items;
+    size_t n, cap;
+};
+
+static bool set_has(const struct digest_set *set, const struct cvm_digest *d)
+{
+    for (size_t i = 0; i < set->n; i++)
+        if (cvm_digest_equal(&set->items[i], d))
+            return true;
+    return false;
+}
+
+static int set_add(struct digest_set *set, const struct cvm_digest *d, struct cvm_error **err)
+{
+    if (set_has(set, d))
+        return 0;
+    if (set->n == set->cap) {
+        size_t cap = set->cap ? set->cap * 2 : 64;
+        struct cvm_digest *items = realloc(set->items, cap * sizeof(*items));
+        if (!items)
+            return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
+        set->items = items;
+        set->cap = cap;
+    }
+    set->items[set->n++] = *d;
+    return 0;
+}
+
+/* Marks a manifest and everything it references; an index recurses (bounded depth). */
+static int mark(struct cvm_store *s, const struct cvm_descriptor *d, struct digest_set *live,
+                int depth, struct cvm_error **err)
+{
+    int r = set_add(live, &d->digest, err);
+    if (r < 0 || depth > 4 || !cvm_store_has_blob(s, &d->digest))
+        return r;
+    struct cvm_manifest *m = NULL;
+    CVM_AUTO(cvm_error_free) struct cvm_error *e = NULL;
+    if (cvm_store_read_manifest(s, d, &m, NULL, &e) < 0) {
+        /* Not a manifest we can read: keep the blob, but do not let it stop gc. */
+        return 0;
+    }
+    if (!m->is_index)
+        r = set_add(live, &m->config.digest, err);
+    for (size_t i = 0; r == 0 && i < m->n_entries; i++)
+        r = m->is_index ? mark(s, &m->entries[i], live, depth + 1, err)
+                        : set_add(live, &m->entries[i].digest, err);
+    cvm_manifest_free(m);
+    return r;
+}
+
+int cvm_store_gc(struct cvm_store *s, uint64_t *ret_blobs, uint64_t *ret_bytes,
+                 struct cvm_error **err)
+{
+    json_auto_t *index = NULL;
+    int r = index_load(s, &index, err);
+    if (r < 0)
+        return r;
+    struct digest_set live = {0};
+    size_t n = json_array_size(json_object_get(index, "manifests"));
+    for (size_t i = 0; r == 0 && i < n; i++) {
+        struct cvm_descriptor d;
+        if ((r = entry_descriptor(s, index, i, &d, err)) == 0) {
+            r = mark(s, &d, &live, 0, err);
+            cvm_descriptor_release(&d);
+        }
+    }
+    uint64_t blobs = 0, bytes = 0;
+    int dupfd = r == 0 ? dup(s->blobfd) : -1;
+    DIR *dir = dupfd >= 0 ? fdopendir(dupfd) : NULL;
+    if (r == 0 && !dir) {
+        if (dupfd >= 0)
+            close(dupfd);
+        r = cvm_error_set_errno(err, errno, "cannot list '%s/" BLOB_DIR "'", s->root);
+    }
+    for (struct dirent *de; r == 0 && (de = readdir(dir));) {
+        struct cvm_digest d;
+        bool tmp = strncmp(de->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) == 0;
+        if (!tmp && (cvm_digest_parse_hex(de->d_name, &d) < 0 || set_has(&live, &d)))
+            continue;
+        struct stat st;
+        if (fstatat(s->blobfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+            continue;
+        if (unlinkat(s->blobfd, de->d_name, 0) < 0) {
+            r = cvm_error_set_errno(err, errno, "cannot remove '%s/" BLOB_DIR "/%s'", s->root,
+                                    de->d_name);
+            break;
+        }
+        blobs++;
+        bytes += (uint64_t)st.st_size;
+    }
+    if (dir)
+        closedir(dir);
+    free(live.items);
+    if (r < 0)
+        return r;
+    *ret_blobs = blobs;
+    *ret_bytes = bytes;
+    return fsync_dir(s->blobfd, s->root, err);
+}

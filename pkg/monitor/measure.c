@@ -1,0 +1,164 @@
+/* cVM and deployment measurements: canonical, versioned logs hashed with SHA-256
+ * (specs/measurement.md §2-3). The same code computes the expected value at build time and
+ * the actual one at deploy, so the two can only differ when the bytes differ. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base.h"
+#include "loader.h"
+#include "monitor.h"
+
+/* Appends "key value\n" lines; strings as netstrings (length, ':', bytes) so that no value
+ * can imitate a line of another. */
+struct log_writer {
+    struct cvm_buf *buf;
+    struct cvm_error **err;
+    int r;
+};
+
+static void put(struct log_writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void put(struct log_writer *w, const char *fmt, ...)
+{
+    if (w->r < 0)
+        return;
+    char line[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    w->r = cvm_buf_append(w->buf, line, (size_t)n, w->err);
+}
+
+static void put_string(struct log_writer *w, const char *key, const char *s)
+{
+    put(w, "%s %zu:", key, strlen(s));
+    if (w->r >= 0)
+        w->r = cvm_buf_append(w->buf, s, strlen(s), w->err);
+    put(w, "\n");
+}
+
+static void put_digest(struct log_writer *w, const char *key, const uint8_t *d)
+{
+    if (!d) {
+        put(w, "%s none\n", key);
+        return;
+    }
+    char hex[2 * CVM_SHA256_LEN + 1];
+    for (size_t i = 0; i < CVM_SHA256_LEN; i++)
+        snprintf(hex + 2 * i, 3, "%02x", d[i]);
+    put(w, "%s sha256:%s\n", key, hex);
+}
+
+static void put_link(struct log_writer *w, const struct cvm_deploy_spec *spec, const char *key,
+                     int target, const char *none)
+{
+    if (target < 0)
+        put(w, "%s %s\n", key, none);
+    else
+        put_string(w, key, spec->vms[target].name);
+}
+
+int cvm_measure_vm_log(const struct cvm_deploy_spec *spec, size_t i,
+                       const uint8_t runtime[CVM_SHA256_LEN], const uint8_t *ldso,
+                       const uint8_t *rootfs, struct cvm_buf *log, struct cvm_error **err)
+{
+    const struct cvm_vm_spec *vm = &spec->vms[i];
+    struct log_writer w = {.buf = log, .err = err};
+    put(&w, "cvm-measurement-v1\n");
+    put_string(&w, "name", vm->name);
+    put_digest(&w, "runtime", runtime);
+    put_digest(&w, "ldso", ldso);
+    put_digest(&w, "rootfs", rootfs);
+    put(&w, "window 0x%" PRIx64 " 0x%" PRIx64 "\n", vm->base, vm->size);
+    put(&w, "heap %s\n", vm->clean_room ? "clean-room" : "shared");
+    put_link(&w, spec, "callback_out", vm->callback_out, "monitor");
+    put_link(&w, spec, "callback_in", vm->callback_in, "none");
+    put(&w, "wait %d\n", vm->wait_seconds);
+    put(&w, "argc %zu\n", vm->argc);
+    for (size_t k = 0; k < vm->argc; k++)
+        put_string(&w, "arg", vm->argv[k]);
+    put(&w, "envc %zu\n", vm->envc);
+    for (size_t k = 0; k < vm->envc; k++)
+        put_string(&w, "env", vm->envp[k]);
+    return w.r;
+}
+
+int cvm_measure_deployment_log(const struct cvm_deploy_spec *spec,
+                               const uint8_t (*cvm)[CVM_SHA256_LEN], struct cvm_buf *log,
+                               struct cvm_error **err)
+{
+    struct log_writer w = {.buf = log, .err = err};
+    put(&w, "cvm-deployment-v1\n");
+    put(&w, "cvms %zu\n", spec->n_vms);
+    for (size_t i = 0; i < spec->n_vms; i++)
+        put_digest(&w, "cvm", cvm[i]);
+    put(&w, "capfiles %zu\n", spec->n_capfiles);
+    for (size_t i = 0; i < spec->n_capfiles; i++) {
+        const struct cvm_capfile_spec *c = &spec->capfiles[i];
+        uint8_t data[CVM_SHA256_LEN];
+        cvm_sha256(c->data ? c->data : (const uint8_t *)"", c->data_len, data);
+        put_string(&w, "capfile", c->name);
+        put(&w, "size %" PRIu64 "\n", c->size);
+        put_digest(&w, "data", data);
+    }
+    return w.r;
+}
+
+void cvm_measurement_release(struct cvm_measurement *m)
+{
+    free(m->runtime);
+    free(m->cvm);
+    *m = (struct cvm_measurement){0};
+}
+
+/* A log is small: args and env are bounded by the YAML's size. */
+#define MEASURE_LOG_MAX (4u << 20)
+
+int cvm_measure_spec(const struct cvm_deploy_spec *spec, struct cvm_measurement *ret,
+                     struct cvm_error **err)
+{
+    struct cvm_measurement m = {.n_vms = spec->n_vms};
+    m.runtime = calloc(spec->n_vms ? spec->n_vms : 1, sizeof(*m.runtime));
+    m.cvm = calloc(spec->n_vms ? spec->n_vms : 1, sizeof(*m.cvm));
+    if (!m.runtime || !m.cvm) {
+        cvm_measurement_release(&m);
+        return cvm_error_set_errno(err, ENOMEM, "cannot allocate a measurement");
+    }
+    int r = 0;
+    if (spec->ldso) {
+        r = cvm_runtime_measure(spec->ldso, spec->ldso_len, "ldso", m.ldso, err);
+        m.has_ldso = true;
+    }
+    if (r == 0 && spec->rootfs) {
+        cvm_sha256(spec->rootfs, spec->rootfs_len, m.rootfs);
+        m.has_rootfs = true;
+    }
+    struct cvm_buf log;
+    cvm_buf_init(&log, MEASURE_LOG_MAX);
+    for (size_t i = 0; r == 0 && i < spec->n_vms; i++) {
+        const struct cvm_vm_spec *vm = &spec->vms[i];
+        r = cvm_runtime_measure(vm->runtime, vm->runtime_len, vm->runtime_name, m.runtime[i], err);
+        if (r == 0)
+            r = cvm_measure_vm_log(spec, i, m.runtime[i], m.has_ldso ? m.ldso : NULL,
+                                   m.has_rootfs ? m.rootfs : NULL, &log, err);
+        if (r == 0)
+            cvm_sha256(log.data, log.len, m.cvm[i]);
+        log.len = 0;
+    }
+    if (r == 0)
+        r = cvm_measure_deployment_log(spec, (const uint8_t(*)[CVM_SHA256_LEN])m.cvm, &log, err);
+    if (r == 0)
+        cvm_sha256(log.data, log.len, m.deployment);
+    cvm_buf_release(&log);
+    if (r < 0) {
+        cvm_measurement_release(&m);
+        return r;
+    }
+    *ret = m;
+    return 0;
+}

@@ -1,0 +1,56 @@
+/* cvmctl build and the image bundle: a build context becomes a signed-ready cVM image, and an
+ * image in the store becomes a measured deployment spec (specs/image-format.md §3-4). */
+#ifndef CVM_RUNTIME_IMAGE_BUILD_H
+#define CVM_RUNTIME_IMAGE_BUILD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "manifest.h"
+#include "monitor.h"
+
+struct cvm_error;
+struct cvm_store;
+struct cvm_monitor_config;
+
+#define CVM_BUILD_FILE "cvm.yaml"          /* default build file inside the context */
+#define CVM_DEPLOYMENT_TITLE "cvm.yaml"    /* title of the deployment manifest layer */
+#define CVM_ROOTFS_TITLE "root.cpio"       /* title of the rootfs layer */
+#define CVM_ROOTFS_MAX (UINT64_C(4) << 30) /* an uncompressed rootfs larger than 4 GiB is refused  \
+                                            */
+#define CVM_LDSO_MAX (64u << 20)
+
+struct cvm_build_options {
+    const char *context; /* the folder file paths resolve against */
+    const char *file;    /* the build file; NULL for CONTEXT/cvm.yaml */
+    const char *name;    /* canonical reference the image is tagged with */
+};
+
+struct cvm_build_result {
+    struct cvm_descriptor manifest; /* release with cvm_descriptor_release */
+    size_t n_layers;
+    uint64_t layer_bytes; /* sum of the layer blobs' sizes */
+    uint8_t measurement[CVM_SHA256_LEN];
+};
+
+int cvm_image_build(struct cvm_store *s, const struct cvm_build_options *o,
+                    struct cvm_build_result *ret, struct cvm_error **err);
+
+/* An image read back from the store with every blob's digest checked: its manifest, config,
+ * the deployment spec (runtimes, ldso and rootfs decompressed) and the measurement the
+ * deployment spec has, recomputed with the monitor's loader. */
+struct cvm_image_bundle {
+    struct cvm_manifest *manifest;
+    struct cvm_image_config *config;
+    struct cvm_monitor_config *deployment; /* deployment->spec points into the bundle */
+    struct cvm_measurement measurement;
+    struct cvm_bundle_storage *storage;
+};
+
+/* Loads the image `desc` names; a measurement that differs from the one its config records
+ * is CVM_E_DIGEST with both values. */
+int cvm_image_bundle_load(struct cvm_store *s, const struct cvm_descriptor *desc,
+                          struct cvm_image_bundle **ret, struct cvm_error **err);
+void cvm_image_bundle_free(struct cvm_image_bundle *b);
+
+#endif
