@@ -154,6 +154,7 @@ $(BENCH_BIN): $(BUILD)/obj/bench/bench-monitor.c.o $(LIBCVM)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -ldl
 bench: all $(TEST_RT) $(BENCH_BIN)
 	$(BENCH_BIN) $(BUILD)
+	bench/bench-image.sh $(BUILD)
 
 fuzz: deps
 	$(MAKE) BUILD=build/fuzz CC=clang SANITIZE=fuzzer-no-link,address,undefined \

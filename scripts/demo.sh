@@ -8,3 +8,20 @@ for name in hello two-pure; do
     "$build/cvmctl" monitor -y "$yaml" 2>&1
     echo
 done
+
+# The image workflow on a throwaway store: build, sign, verify, measure, save, load.
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+run() {
+    echo "\$ cvmctl $*"
+    "$build/cvmctl" --root "$root/store" "$@" 2>&1
+}
+run build -t hello "$build/images/hello"
+run keygen --out "$root/demo"
+run sign --key "$root/demo.key" hello
+run verify --key "$root/demo.pub" hello
+run measure hello
+run images
+run save -o "$root/hello.tar" hello
+echo "\$ cvmctl --root $root/other load -i $root/hello.tar"
+"$build/cvmctl" --root "$root/other" load -i "$root/hello.tar"
