@@ -86,8 +86,10 @@ static int images_run(int argc, char **argv)
             continue;
         /* Names in the index are canonical "repository:tag"; the tag follows the last ':'. */
         const char *colon = strrchr(name, ':');
+        if (!colon || strchr(colon, '/'))
+            colon = name + strlen(name); /* a hand-made name without a tag */
         CVM_AUTOFREE char *repo = strndup(name, (size_t)(colon - name));
-        const char *tag = colon + 1;
+        const char *tag = *colon ? colon + 1 : "";
         uint64_t size = image_size(s, &list[i]);
         bool sig = repo && is_signed(list, n, repo, &list[i].digest);
         char digest[CVM_DIGEST_STR_SIZE], human[32];

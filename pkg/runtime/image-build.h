@@ -13,11 +13,12 @@ struct cvm_error;
 struct cvm_store;
 struct cvm_monitor_config;
 
-#define CVM_BUILD_FILE "cvm.yaml"          /* default build file inside the context */
-#define CVM_DEPLOYMENT_TITLE "cvm.yaml"    /* title of the deployment manifest layer */
-#define CVM_ROOTFS_TITLE "root.cpio"       /* title of the rootfs layer */
-#define CVM_ROOTFS_MAX (UINT64_C(4) << 30) /* an uncompressed rootfs larger than 4 GiB is refused  \
-                                            */
+#define CVM_BUILD_FILE "cvm.yaml"       /* default build file inside the context */
+#define CVM_DEPLOYMENT_TITLE "cvm.yaml" /* title of the deployment manifest layer */
+#define CVM_ROOTFS_TITLE "root.cpio"    /* title of the rootfs layer */
+#define CVM_ROOTFS_MAX                                                                             \
+    (UINT64_C(4) << 30) /* an uncompressed rootfs larger than 4 GiB is refused                     \
+                         */
 #define CVM_LDSO_MAX (64u << 20)
 
 struct cvm_build_options {
