@@ -1,4 +1,5 @@
 /* cvmctl tag: another name for an image; signatures follow it into a new repository. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -21,16 +22,13 @@ static int copy_signature(struct cvm_store *s, const char *from, const char *to,
 {
     CVM_AUTOFREE char *src = cvm_signature_tag(from, d);
     CVM_AUTOFREE char *dst = cvm_signature_tag(to, d);
-    CVM_AUTO(cvm_reference_free) struct cvm_reference *ref = NULL;
     if (!src || !dst)
         return cvm_error_set(err, CVM_E_SYSTEM, "cannot allocate");
-    int r = cvm_reference_parse(src, &ref, err);
-    if (r < 0)
-        return r;
     struct cvm_descriptor sig;
-    CVM_AUTO(cvm_error_free) struct cvm_error *e = NULL;
-    if (cvm_store_resolve(s, ref, &sig, &e) < 0)
-        return e->code == CVM_E_NOTFOUND ? 0 : cvm_error_set(err, e->code, "%s", e->message);
+    bool found = false;
+    int r = cvm_store_find(s, src, &sig, &found, err);
+    if (r < 0 || !found)
+        return r;
     r = cvm_store_tag(s, dst, &sig, err);
     cvm_descriptor_release(&sig);
     return r;

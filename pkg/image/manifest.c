@@ -227,6 +227,31 @@ int cvm_manifest_parse(const void *data, size_t len, const char *display, struct
     return 0;
 }
 
+int cvm_layout_index_parse(const void *data, size_t len, const char *display,
+                           struct cvm_manifest **ret, struct cvm_error **err)
+{
+    struct jctx c = {display, err};
+    json_auto_t *j = NULL;
+    int r = load(data, len, &c, &j);
+    if (r < 0)
+        return r;
+    json_t *sv = json_object_get(j, "schemaVersion");
+    if (!json_is_integer(sv) || json_integer_value(sv) != 2)
+        return jfail(&c, "schemaVersion", "must be 2");
+    CVM_AUTO(cvm_manifest_free) struct cvm_manifest *m = calloc(1, sizeof(*m));
+    if (!m)
+        return cvm_error_set_errno(err, ENOMEM, "%s: cannot allocate", display);
+    m->is_index = true;
+    if ((r = get_str(&c, j, "", "mediaType", false, &m->media_type)) < 0)
+        return r;
+    if (m->media_type && strcmp(m->media_type, CVM_MEDIA_OCI_INDEX) != 0)
+        return jfail(&c, "mediaType", "must be '" CVM_MEDIA_OCI_INDEX "'");
+    if ((r = parse_entries(&c, json_object_get(j, "manifests"), "manifests", m)) < 0)
+        return r;
+    *ret = cvm_steal_ptr(&m);
+    return 0;
+}
+
 const struct cvm_descriptor *cvm_manifest_layer(const struct cvm_manifest *m, const char *title)
 {
     for (size_t i = 0; !m->is_index && i < m->n_entries; i++)

@@ -57,6 +57,11 @@ struct cvm_manifest {
 int cvm_manifest_parse(const void *data, size_t len, const char *display, struct cvm_manifest **ret,
                        struct cvm_error **err);
 void cvm_manifest_free(struct cvm_manifest *m);
+
+/* An image layout's index.json: an index whose mediaType may be absent, as the image-layout
+ * spec allows. */
+int cvm_layout_index_parse(const void *data, size_t len, const char *display,
+                           struct cvm_manifest **ret, struct cvm_error **err);
 CVM_DEFINE_CLEANUP(struct cvm_manifest *, cvm_manifest_free)
 void cvm_descriptor_release(struct cvm_descriptor *d);
 

@@ -46,24 +46,6 @@ void cvm_signatures_free(struct cvm_signature *sigs, size_t n)
     free(sigs);
 }
 
-/* The signature manifest's descriptor, if the tag exists. */
-static int find_signature_manifest(struct cvm_store *s, const char *tag, struct cvm_descriptor *ret,
-                                   bool *found, struct cvm_error **err)
-{
-    CVM_AUTO(cvm_reference_free) struct cvm_reference *ref = NULL;
-    int r = cvm_reference_parse(tag, &ref, err);
-    if (r < 0)
-        return r;
-    CVM_AUTO(cvm_error_free) struct cvm_error *e = NULL;
-    r = cvm_store_resolve(s, ref, ret, &e);
-    *found = r == 0;
-    if (r < 0 && e->code != CVM_E_NOTFOUND) {
-        *err = cvm_steal_ptr(&e);
-        return r;
-    }
-    return 0;
-}
-
 int cvm_image_signatures(struct cvm_store *s, const char *repository,
                          const struct cvm_digest *image, struct cvm_signature **ret, size_t *ret_n,
                          struct cvm_error **err)
@@ -73,7 +55,7 @@ int cvm_image_signatures(struct cvm_store *s, const char *repository,
         return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
     struct cvm_descriptor desc;
     bool found = false;
-    int r = find_signature_manifest(s, tag, &desc, &found, err);
+    int r = cvm_store_find(s, tag, &desc, &found, err);
     if (r < 0)
         return r;
     *ret = NULL;
@@ -289,18 +271,25 @@ int cvm_image_verify_policy(struct cvm_store *s, const struct cvm_policy *p, con
 static int check_manifest(struct cvm_store *s, const struct cvm_descriptor *d, int depth,
                           uint64_t *blobs, uint64_t *bytes, struct cvm_error **err)
 {
-    uint64_t n = 0;
-    int r = cvm_store_check_blob(s, d, &n, err);
+    /* Reading the manifest checks its digest; its size is checked here. */
+    CVM_AUTO(cvm_manifest_free) struct cvm_manifest *m = NULL;
+    struct cvm_buf raw;
+    int r = cvm_store_read_manifest(s, d, &m, &raw, err);
     if (r < 0)
         return r;
+    size_t len = raw.len;
+    cvm_buf_release(&raw);
+    char ds[CVM_DIGEST_STR_SIZE];
+    if (len != d->size)
+        return cvm_error_set(err, CVM_E_DIGEST,
+                             "blob %s has %zu bytes, but its descriptor says %llu",
+                             cvm_digest_format(&d->digest, ds), len, (unsigned long long)d->size);
     *blobs += 1;
-    *bytes += n;
-    struct cvm_manifest *m = NULL;
-    if ((r = cvm_store_read_manifest(s, d, &m, NULL, err)) < 0)
-        return r;
+    *bytes += len;
     if (m->is_index && depth > 2)
-        r = cvm_error_set(err, CVM_E_LIMIT, "indexes nest too deep");
-    if (r == 0 && !m->is_index && (r = cvm_store_check_blob(s, &m->config, &n, err)) == 0)
+        return cvm_error_set(err, CVM_E_LIMIT, "indexes nest too deep");
+    uint64_t n = 0;
+    if (!m->is_index && (r = cvm_store_check_blob(s, &m->config, &n, err)) == 0)
         *blobs += 1, *bytes += n;
     for (size_t i = 0; r == 0 && i < m->n_entries; i++) {
         if (m->is_index) {
@@ -310,7 +299,6 @@ static int check_manifest(struct cvm_store *s, const struct cvm_descriptor *d, i
             *bytes += n;
         }
     }
-    cvm_manifest_free(m);
     return r;
 }
 

@@ -319,62 +319,25 @@ int cvm_store_read_manifest(struct cvm_store *s, const struct cvm_descriptor *de
 
 /* ---- index.json ------------------------------------------------------------------------ */
 
-static int index_load(struct cvm_store *s, json_t **ret, struct cvm_error **err)
+static int index_read(struct cvm_store *s, struct cvm_buf *ret, struct cvm_error **err)
+{
+    cvm_buf_init(ret, CVM_STORE_INDEX_MAX);
+    int r = cvm_buf_read_file(ret, s->dirfd, "index.json", err);
+    return r < 0 ? cvm_error_prefix(err, "store '%s'", s->root) : 0;
+}
+
+/* Every entry of index.json, named or not (the file is ours, but may have been edited). */
+static int index_parse(struct cvm_store *s, struct cvm_manifest **ret, struct cvm_error **err)
 {
     struct cvm_buf b;
-    cvm_buf_init(&b, CVM_STORE_INDEX_MAX);
-    int r = cvm_buf_read_file(&b, s->dirfd, "index.json", err);
-    if (r < 0)
-        return cvm_error_prefix(err, "store '%s'", s->root);
-    json_error_t je;
-    json_t *j = json_loadb((const char *)b.data, b.len, JSON_REJECT_DUPLICATES, &je);
-    cvm_buf_release(&b);
-    if (!j || !json_is_array(json_object_get(j, "manifests"))) {
-        json_decref(j);
-        return cvm_error_set(err, CVM_E_FORMAT, "store '%s': index.json is not an OCI index%s%s",
-                             s->root, j ? "" : ": ", j ? "" : je.text);
-    }
-    *ret = j;
-    return 0;
-}
-
-static int index_save(struct cvm_store *s, json_t *index, struct cvm_error **err)
-{
-    CVM_AUTOFREE char *text = json_dumps(index, JSON_COMPACT);
-    if (!text)
-        return cvm_error_set_errno(err, ENOMEM, "cannot encode index.json");
-    return write_atomic(s->dirfd, s->root, "index.json", text, strlen(text), err);
-}
-
-static const char *entry_name(json_t *entry)
-{
-    return json_string_value(
-        json_object_get(json_object_get(entry, "annotations"), CVM_ANNOTATION_REF_NAME));
-}
-
-/* Parses index entry i into a descriptor (the index is ours but may have been edited). */
-static int entry_descriptor(struct cvm_store *s, json_t *index, size_t i,
-                            struct cvm_descriptor *ret, struct cvm_error **err)
-{
-    CVM_AUTOFREE char *text =
-        json_dumps(json_array_get(json_object_get(index, "manifests"), i), JSON_COMPACT);
-    if (!text)
-        return cvm_error_set_errno(err, ENOMEM, "cannot encode index entry");
-    /* Reuse the manifest parser on a one-entry index: one validator for descriptors. */
-    CVM_AUTOFREE char *wrapped = NULL;
-    if (asprintf(&wrapped, "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"manifests\":[%s]}",
-                 CVM_MEDIA_OCI_INDEX, text) < 0)
-        return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
-    char display[4200];
-    snprintf(display, sizeof(display), "store '%s': index.json entry %zu", s->root, i);
-    struct cvm_manifest *m = NULL;
-    int r = cvm_manifest_parse(wrapped, strlen(wrapped), display, &m, err);
+    int r = index_read(s, &b, err);
     if (r < 0)
         return r;
-    *ret = m->entries[0];
-    m->entries[0] = (struct cvm_descriptor){0};
-    cvm_manifest_free(m);
-    return 0;
+    char display[4200];
+    snprintf(display, sizeof(display), "store '%s': index.json", s->root);
+    r = cvm_layout_index_parse(b.data, b.len, display, ret, err);
+    cvm_buf_release(&b);
+    return r;
 }
 
 void cvm_store_list_free(struct cvm_descriptor *list, size_t n)
@@ -387,72 +350,89 @@ void cvm_store_list_free(struct cvm_descriptor *list, size_t n)
 int cvm_store_list(struct cvm_store *s, struct cvm_descriptor **ret, size_t *ret_n,
                    struct cvm_error **err)
 {
-    json_auto_t *index = NULL;
-    int r = index_load(s, &index, err);
+    CVM_AUTO(cvm_manifest_free) struct cvm_manifest *index = NULL;
+    int r = index_parse(s, &index, err);
     if (r < 0)
         return r;
-    json_t *m = json_object_get(index, "manifests");
-    size_t n = json_array_size(m), k = 0;
-    struct cvm_descriptor *list = calloc(n ? n : 1, sizeof(*list));
-    if (!list)
-        return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
-    for (size_t i = 0; i < n; i++) {
-        if (!entry_name(json_array_get(m, i)))
+    /* Keep the named entries, moved out of the parsed index. */
+    size_t k = 0;
+    for (size_t i = 0; i < index->n_entries; i++) {
+        if (!index->entries[i].ref_name)
             continue;
-        if ((r = entry_descriptor(s, index, i, &list[k], err)) < 0) {
-            cvm_store_list_free(list, k);
-            return r;
-        }
-        k++;
+        struct cvm_descriptor d = index->entries[i];
+        index->entries[i] = index->entries[k];
+        index->entries[k++] = d;
     }
-    *ret = list;
+    *ret = cvm_steal_ptr(&index->entries);
     *ret_n = k;
+    for (size_t i = k; i < index->n_entries; i++)
+        cvm_descriptor_release(&(*ret)[i]);
+    index->n_entries = 0;
     return 0;
 }
 
-static char *reference_name(const struct cvm_reference *ref)
+int cvm_store_find(struct cvm_store *s, const char *name, struct cvm_descriptor *ret,
+                   bool *ret_found, struct cvm_error **err)
 {
-    struct cvm_reference tag_only = *ref;
-    tag_only.has_digest = false;
-    return cvm_reference_format(&tag_only);
-}
-
-int cvm_store_resolve(struct cvm_store *s, const struct cvm_reference *ref,
-                      struct cvm_descriptor *ret, struct cvm_error **err)
-{
-    CVM_AUTOFREE char *shown = cvm_reference_format(ref);
-    CVM_AUTOFREE char *name = ref->tag ? reference_name(ref) : NULL;
-    if (!shown || (ref->tag && !name))
-        return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
     struct cvm_descriptor *list = NULL;
     size_t n = 0;
     int r = cvm_store_list(s, &list, &n, err);
     if (r < 0)
         return r;
-    r = cvm_error_set(err, CVM_E_NOTFOUND, "image '%s' is not in store '%s'", shown, s->root);
-    for (size_t i = 0; i < n; i++) {
-        if (name && strcmp(list[i].ref_name, name) != 0)
-            continue;
-        if (ref->has_digest && !cvm_digest_equal(&list[i].digest, &ref->digest)) {
-            if (name) {
-                char d[CVM_DIGEST_STR_SIZE];
-                cvm_error_free(*err);
-                *err = NULL;
-                r = cvm_error_set(err, CVM_E_DIGEST, "image '%s': the store's '%s' is %s", shown,
-                                  name, cvm_digest_format(&list[i].digest, d));
-                break;
-            }
-            continue;
+    *ret_found = false;
+    for (size_t i = 0; i < n && !*ret_found; i++) {
+        if (strcmp(list[i].ref_name, name) == 0) {
+            *ret = list[i];
+            list[i] = (struct cvm_descriptor){0};
+            *ret_found = true;
         }
-        cvm_error_free(*err);
-        *err = NULL;
-        *ret = list[i];
-        list[i] = (struct cvm_descriptor){0};
-        r = 0;
-        break;
     }
     cvm_store_list_free(list, n);
-    return r;
+    return 0;
+}
+
+int cvm_store_resolve(struct cvm_store *s, const struct cvm_reference *ref,
+                      struct cvm_descriptor *ret, struct cvm_error **err)
+{
+    struct cvm_reference tag_only = *ref;
+    tag_only.has_digest = false;
+    CVM_AUTOFREE char *shown = cvm_reference_format(ref);
+    CVM_AUTOFREE char *name = ref->tag ? cvm_reference_format(&tag_only) : NULL;
+    if (!shown || (ref->tag && !name))
+        return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
+    struct cvm_descriptor d = {0};
+    bool found = false;
+    int r = 0;
+    if (name) {
+        r = cvm_store_find(s, name, &d, &found, err);
+    } else {
+        /* By digest alone: any name for that manifest will do. */
+        struct cvm_descriptor *list = NULL;
+        size_t n = 0;
+        r = cvm_store_list(s, &list, &n, err);
+        for (size_t i = 0; r == 0 && i < n && !found; i++) {
+            if (cvm_digest_equal(&list[i].digest, &ref->digest)) {
+                d = list[i];
+                list[i] = (struct cvm_descriptor){0};
+                found = true;
+            }
+        }
+        cvm_store_list_free(list, n);
+    }
+    if (r < 0)
+        return r;
+    if (!found)
+        return cvm_error_set(err, CVM_E_NOTFOUND, "image '%s' is not in store '%s'", shown,
+                             s->root);
+    if (ref->has_digest && !cvm_digest_equal(&d.digest, &ref->digest)) {
+        char dg[CVM_DIGEST_STR_SIZE];
+        r = cvm_error_set(err, CVM_E_DIGEST, "image '%s': the store's '%s' is %s", shown, name,
+                          cvm_digest_format(&d.digest, dg));
+        cvm_descriptor_release(&d);
+        return r;
+    }
+    *ret = d;
+    return 0;
 }
 
 /* The index lock serialises read-modify-write cycles of index.json between processes. */
@@ -486,50 +466,58 @@ static json_t *descriptor_json(const char *name, const struct cvm_descriptor *d)
     return e;
 }
 
-/* Removes entries named `name`; returns how many. */
-static size_t index_remove(json_t *index, const char *name)
+/* Under the index lock: drops the entries named `name`, then appends target under that name
+ * (target NULL: removes only; CVM_E_NOTFOUND when there was nothing to remove). The JSON is
+ * edited in place, so entries and fields other tools wrote survive. */
+static int index_update(struct cvm_store *s, const char *name, const struct cvm_descriptor *target,
+                        struct cvm_error **err)
 {
-    json_t *m = json_object_get(index, "manifests");
+    CVM_AUTOCLOSE int lock = index_lock(s, err);
+    if (lock < 0)
+        return lock;
+    /* Validate with the strict parser first; then edit the generic JSON. */
+    CVM_AUTO(cvm_manifest_free) struct cvm_manifest *parsed = NULL;
+    int r = index_parse(s, &parsed, err);
+    struct cvm_buf b;
+    if (r < 0 || (r = index_read(s, &b, err)) < 0)
+        return r;
+    json_auto_t *index = json_loadb((const char *)b.data, b.len, 0, NULL);
+    cvm_buf_release(&b);
+    json_t *entries = json_object_get(index, "manifests");
+    if (!entries)
+        return cvm_error_set(err, CVM_E_FORMAT, "store '%s': index.json changed while locked",
+                             s->root);
     size_t removed = 0;
-    for (size_t i = json_array_size(m); i-- > 0;) {
-        const char *n = entry_name(json_array_get(m, i));
+    for (size_t i = json_array_size(entries); i-- > 0;) {
+        const char *n = json_string_value(json_object_get(
+            json_object_get(json_array_get(entries, i), "annotations"), CVM_ANNOTATION_REF_NAME));
         if (n && strcmp(n, name) == 0) {
-            json_array_remove(m, i);
+            json_array_remove(entries, i);
             removed++;
         }
     }
-    return removed;
+    if (!target && removed == 0)
+        return cvm_error_set(err, CVM_E_NOTFOUND, "image '%s' is not in store '%s'", name, s->root);
+    if (target) {
+        json_t *entry = descriptor_json(name, target);
+        if (!entry || json_array_append_new(entries, entry) < 0)
+            return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
+    }
+    CVM_AUTOFREE char *text = json_dumps(index, JSON_COMPACT);
+    if (!text)
+        return cvm_error_set_errno(err, ENOMEM, "cannot encode index.json");
+    return write_atomic(s->dirfd, s->root, "index.json", text, strlen(text), err);
 }
 
 int cvm_store_tag(struct cvm_store *s, const char *name, const struct cvm_descriptor *target,
                   struct cvm_error **err)
 {
-    CVM_AUTOCLOSE int lock = index_lock(s, err);
-    if (lock < 0)
-        return lock;
-    json_auto_t *index = NULL;
-    int r = index_load(s, &index, err);
-    if (r < 0)
-        return r;
-    index_remove(index, name);
-    json_t *entry = descriptor_json(name, target);
-    if (!entry || json_array_append_new(json_object_get(index, "manifests"), entry) < 0)
-        return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
-    return index_save(s, index, err);
+    return index_update(s, name, target, err);
 }
 
 int cvm_store_untag(struct cvm_store *s, const char *name, struct cvm_error **err)
 {
-    CVM_AUTOCLOSE int lock = index_lock(s, err);
-    if (lock < 0)
-        return lock;
-    json_auto_t *index = NULL;
-    int r = index_load(s, &index, err);
-    if (r < 0)
-        return r;
-    if (index_remove(index, name) == 0)
-        return cvm_error_set(err, CVM_E_NOTFOUND, "image '%s' is not in store '%s'", name, s->root);
-    return index_save(s, index, err);
+    return index_update(s, name, NULL, err);
 }
 
 /* ---- garbage collection ----------------------------------------------------------------- */
@@ -588,19 +576,13 @@ static int mark(struct cvm_store *s, const struct cvm_descriptor *d, struct dige
 int cvm_store_gc(struct cvm_store *s, uint64_t *ret_blobs, uint64_t *ret_bytes,
                  struct cvm_error **err)
 {
-    json_auto_t *index = NULL;
-    int r = index_load(s, &index, err);
+    CVM_AUTO(cvm_manifest_free) struct cvm_manifest *index = NULL;
+    int r = index_parse(s, &index, err);
     if (r < 0)
         return r;
     struct digest_set live = {0};
-    size_t n = json_array_size(json_object_get(index, "manifests"));
-    for (size_t i = 0; r == 0 && i < n; i++) {
-        struct cvm_descriptor d;
-        if ((r = entry_descriptor(s, index, i, &d, err)) == 0) {
-            r = mark(s, &d, &live, 0, err);
-            cvm_descriptor_release(&d);
-        }
-    }
+    for (size_t i = 0; r == 0 && i < index->n_entries; i++)
+        r = mark(s, &index->entries[i], &live, 0, err);
     uint64_t blobs = 0, bytes = 0;
     int dupfd = r == 0 ? dup(s->blobfd) : -1;
     DIR *dir = dupfd >= 0 ? fdopendir(dupfd) : NULL;

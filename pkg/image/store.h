@@ -58,6 +58,10 @@ int cvm_store_list(struct cvm_store *s, struct cvm_descriptor **ret, size_t *ret
                    struct cvm_error **err);
 void cvm_store_list_free(struct cvm_descriptor *list, size_t n);
 
+/* The entry named exactly `name` (canonical); *ret_found false when there is none. */
+int cvm_store_find(struct cvm_store *s, const char *name, struct cvm_descriptor *ret,
+                   bool *ret_found, struct cvm_error **err);
+
 /* The manifest descriptor ref names: by name, or by digest (any entry with that digest);
  * CVM_E_NOTFOUND when the store has no such image. */
 int cvm_store_resolve(struct cvm_store *s, const struct cvm_reference *ref,

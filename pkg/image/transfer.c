@@ -82,13 +82,10 @@ static int add_signatures(struct cvm_store *s, const struct cvm_descriptor *imag
         return r;
     if (!tag)
         return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
-    CVM_AUTO(cvm_reference_free) struct cvm_reference *sref = NULL;
-    if ((r = cvm_reference_parse(tag, &sref, err)) < 0)
-        return r;
     struct cvm_descriptor sig;
-    CVM_AUTO(cvm_error_free) struct cvm_error *e = NULL;
-    if (cvm_store_resolve(s, sref, &sig, &e) < 0)
-        return e->code == CVM_E_NOTFOUND ? 0 : cvm_error_set(err, e->code, "%s", e->message);
+    bool found = false;
+    if ((r = cvm_store_find(s, tag, &sig, &found, err)) < 0 || !found)
+        return r;
     for (size_t i = 0; i < json_array_size(index); i++)
         if (strcmp(json_string_value(
                        json_object_get(json_object_get(json_array_get(index, i), "annotations"),

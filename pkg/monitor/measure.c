@@ -31,7 +31,11 @@ static void put(struct log_writer *w, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
-    w->r = cvm_buf_append(w->buf, line, (size_t)n, w->err);
+    /* Formats carry only keys, numbers and digests; strings go through put_string. */
+    if (n < 0 || (size_t)n >= sizeof(line))
+        w->r = cvm_error_set(w->err, CVM_E_LIMIT, "measurement log line too long");
+    else
+        w->r = cvm_buf_append(w->buf, line, (size_t)n, w->err);
 }
 
 static void put_string(struct log_writer *w, const char *key, const char *s)

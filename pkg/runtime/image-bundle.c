@@ -11,6 +11,8 @@
 #include "store.h"
 #include "zstd-codec.h"
 
+#include <zstd.h>
+
 struct cvm_bundle_storage {
     struct cvm_buf deployment;
     struct cvm_buf runtimes[CVM_CONFIG_MAX_VMS];
@@ -51,8 +53,13 @@ static int read_layer(struct cvm_store *s, const struct cvm_manifest *m, const c
         return cvm_error_set(err, CVM_E_FORMAT, "layer '%s' has media type '%.100s', not '%s'",
                              title, d->media_type, media_type);
     bool compressed = strcmp(media_type, CVM_MEDIA_DEPLOYMENT) != 0;
+    /* A frame never needs much more than its content: bound the read before decompressing. */
+    size_t limit = compressed ? ZSTD_COMPRESSBOUND(max) : max;
+    if (d->size > limit)
+        return cvm_error_set(err, CVM_E_LIMIT, "layer '%s' is %llu bytes, over the limit of %zu",
+                             title, (unsigned long long)d->size, limit);
     struct cvm_buf raw;
-    int r = cvm_store_read_blob(s, &d->digest, compressed ? SIZE_MAX / 2 : max, &raw, err);
+    int r = cvm_store_read_blob(s, &d->digest, limit, &raw, err);
     if (r < 0)
         return cvm_error_prefix(err, "layer '%s'", title);
     if (raw.len != d->size) {

@@ -327,9 +327,12 @@ static int check_inside(struct parse *p, yaml_node_t *v, const char *key, const 
     if (!(p->flags & CVM_CONFIG_IMAGE))
         return 0;
     bool escapes = s[0] == '/';
-    for (const char *c = s; *c && !escapes; c = strchrnul(c, '/'), c += *c == '/') {
+    for (const char *c = s; !escapes;) {
         size_t len = strcspn(c, "/");
         escapes = len == 2 && c[0] == '.' && c[1] == '.';
+        if (!c[len])
+            break;
+        c += len + 1;
     }
     if (escapes)
         return fail_at(p, v->start_mark, CVM_E_FORMAT,

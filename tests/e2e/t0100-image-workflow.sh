@@ -55,6 +55,11 @@ capfiles:
     data: "Hello world\n"
 ' "" -- cat "$(blob "$(python3 -c "import json;print(json.load(open('$TMP/raw'))['layers'][0]['digest'])")")"
 
+# A layout skopeo wrote (its index.json has no mediaType) is a store cvmctl reads.
+skopeo copy -q "oci:$CVMCTL_ROOT:localhost/hello:latest" "oci:$TMP/skopeo-layout:localhost/hello:latest" >/dev/null 2>&1
+expect "cvmctl reads a layout skopeo wrote" 0 "$("$CVMCTL" measure hello)
+" "" -- "$CVMCTL" --root "$TMP/skopeo-layout" measure hello
+
 # The measurement, recomputed by an independent oracle from specs/measurement.md.
 python3 - "$ctx/libhello.so" >"$TMP/oracle" <<'PY'
 import hashlib, subprocess, sys

@@ -2,8 +2,11 @@
 #include "tap.h"
 
 #include <signal.h>
+#include <stdarg.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "error.h"
 
 const char *tap_build_dir(void)
 {
@@ -35,6 +38,27 @@ unsigned char *tap_read_build_file(const char *rel, size_t *len)
     fclose(f);
     *len = n;
     return buf;
+}
+
+const char *tap_take_error(struct cvm_error **err)
+{
+    static char msg[CVM_ERROR_MSG_MAX];
+    snprintf(msg, sizeof(msg), "%s", *err ? (*err)->message : "(ok)");
+    cvm_error_free(*err);
+    *err = NULL;
+    return msg;
+}
+
+const char *tap_fmt(const char *fmt, ...)
+{
+    static char bufs[4][4096];
+    static int next;
+    char *b = bufs[next++ % 4];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(b, sizeof(bufs[0]), fmt, ap);
+    va_end(ap);
+    return b;
 }
 
 int tap_run(const struct tap_test *tests, size_t n)

@@ -24,6 +24,14 @@ const char *tap_build_dir(void);
 /* Reads build/<rel> into a malloc'd buffer; fails the test when it cannot. */
 unsigned char *tap_read_build_file(const char *rel, size_t *len);
 
+struct cvm_error;
+
+/* The message of *err (then freed and reset), or "(ok)" when there is none. */
+const char *tap_take_error(struct cvm_error **err);
+
+/* printf into one of four rotating static buffers, so a few can be live in one CHECK. */
+const char *tap_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
         if (!(cond)) {                                                                             \

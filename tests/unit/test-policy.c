@@ -2,7 +2,6 @@
  * the exact message for every malformed or unsupported document. */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,27 +14,6 @@ static struct cvm_policy *pol;
 static struct cvm_error *err;
 static char dir[64];
 
-static const char *take(void)
-{
-    static char msg[CVM_ERROR_MSG_MAX];
-    snprintf(msg, sizeof(msg), "%s", err ? err->message : "(ok)");
-    cvm_error_free(err);
-    err = NULL;
-    return msg;
-}
-
-__attribute__((format(printf, 1, 2))) static const char *fmt(const char *f, ...)
-{
-    static char bufs[4][4096];
-    static int next;
-    char *b = bufs[next++ % 4];
-    va_list ap;
-    va_start(ap, f);
-    vsnprintf(b, sizeof(bufs[0]), f, ap);
-    va_end(ap);
-    return b;
-}
-
 /* Parses text as "p.json" in /etc/cvm; "(parsed)" or the message. */
 static const char *parse(const char *text)
 {
@@ -44,7 +22,7 @@ static const char *parse(const char *text)
     if (cvm_policy_parse(text, strlen(text), "p.json", "/etc/cvm", &pol, &err) == 0)
         return "(parsed)";
     CHECK(pol == NULL);
-    return take();
+    return tap_take_error(&err);
 }
 
 /* The error class of the last failed parse of text. */
@@ -178,14 +156,14 @@ static void keys(void)
 {
     snprintf(dir, sizeof(dir), "/tmp/cvm-test-policy-XXXXXX");
     CHECK(mkdtemp(dir) != NULL);
-    CHECK_INT(cvm_key_generate(fmt("%s/k", dir), &err), 0);
+    CHECK_INT(cvm_key_generate(tap_fmt("%s/k", dir), &err), 0);
     struct cvm_buf pem;
     cvm_buf_init(&pem, 65536);
-    CHECK_INT(cvm_buf_read_file(&pem, AT_FDCWD, fmt("%s/k.pub", dir), &err), 0);
+    CHECK_INT(cvm_buf_read_file(&pem, AT_FDCWD, tap_fmt("%s/k.pub", dir), &err), 0);
     char *b64 = cvm_sign_base64_encode(pem.data, pem.len);
-    CHECK_STR(parse(fmt("{\"default\":[{\"type\":\"sigstoreSigned\",\"keyData\":\"%s\","
-                        "\"signedIdentity\":{\"type\":\"matchRepository\"}}]}",
-                        b64)),
+    CHECK_STR(parse(tap_fmt("{\"default\":[{\"type\":\"sigstoreSigned\",\"keyData\":\"%s\","
+                            "\"signedIdentity\":{\"type\":\"matchRepository\"}}]}",
+                            b64)),
               "(parsed)");
     const struct cvm_policy_requirement *reqs = NULL;
     size_t n = 0;
@@ -209,48 +187,49 @@ static void keys(void)
     const char *doc = "{\"default\":[{\"type\":\"sigstoreSigned\",\"keyPath\":\"keys/k.pub\"}],"
                       "\"transports\":{\"docker\":{\"localhost/abs\":"
                       "[{\"type\":\"sigstoreSigned\",\"keyPath\":\"/abs/k.pub\"}]}}}";
-    FILE *f = fopen(fmt("%s/policy.json", dir), "w");
+    FILE *f = fopen(tap_fmt("%s/policy.json", dir), "w");
     CHECK(f != NULL);
     fputs(doc, f);
     fclose(f);
     cvm_policy_free(pol);
     pol = NULL;
-    CHECK_INT(cvm_policy_load(fmt("%s/policy.json", dir), &pol, &err), 0);
-    CHECK_STR(lookup("localhost/x", NULL), fmt("default: signed %s/keys/k.pub", dir));
+    CHECK_INT(cvm_policy_load(tap_fmt("%s/policy.json", dir), &pol, &err), 0);
+    CHECK_STR(lookup("localhost/x", NULL), tap_fmt("default: signed %s/keys/k.pub", dir));
     CHECK_STR(lookup("localhost/abs", NULL), "localhost/abs: signed /abs/k.pub");
     cvm_policy_free(pol);
     pol = NULL;
     CHECK(chdir(dir) == 0);
     CHECK_INT(cvm_policy_load("policy.json", &pol, &err), 0);
-    CHECK_STR(lookup("localhost/x", NULL), fmt("default: signed %s/keys/k.pub", dir));
+    CHECK_STR(lookup("localhost/x", NULL), tap_fmt("default: signed %s/keys/k.pub", dir));
     cvm_policy_free(pol);
     pol = NULL;
     CHECK(mkdir("sub", 0755) == 0);
     CHECK(rename("policy.json", "sub/policy.json") == 0);
     CHECK_INT(cvm_policy_load("sub/policy.json", &pol, &err), 0);
-    CHECK_STR(lookup("localhost/x", NULL), fmt("default: signed %s/sub/keys/k.pub", dir));
+    CHECK_STR(lookup("localhost/x", NULL), tap_fmt("default: signed %s/sub/keys/k.pub", dir));
     cvm_policy_free(pol);
     pol = NULL;
 
     /* Load errors. */
     CHECK_INT(cvm_policy_load("missing.json", &pol, &err), -CVM_E_SYSTEM);
-    CHECK_STR(take(), "cannot open 'missing.json': No such file or directory");
+    CHECK_STR(tap_take_error(&err), "cannot open 'missing.json': No such file or directory");
     f = fopen("big.json", "w");
     CHECK(f != NULL);
     for (int i = 0; i < CVM_POLICY_FILE_MAX / 64 + 1; i++)
         fputs("                                                               \n", f);
     fclose(f);
     CHECK_INT(cvm_policy_load("big.json", &pol, &err), -CVM_E_LIMIT);
-    CHECK_STR(take(), "policy 'big.json': over the limit of 1048576 bytes");
+    CHECK_STR(tap_take_error(&err), "policy 'big.json': over the limit of 1048576 bytes");
     f = fopen("bad.json", "w");
     CHECK(f != NULL);
     fputs("{\"default\":[]}", f);
     fclose(f);
     CHECK_INT(cvm_policy_load("bad.json", &pol, &err), -CVM_E_FORMAT);
-    CHECK_STR(take(), "policy 'bad.json': default: the list of requirements is empty");
+    CHECK_STR(tap_take_error(&err),
+              "policy 'bad.json': default: the list of requirements is empty");
     CHECK(pol == NULL);
     CHECK(chdir("/") == 0);
-    CHECK(system(fmt("rm -rf '%s'", dir)) == 0);
+    CHECK(system(tap_fmt("rm -rf '%s'", dir)) == 0);
 }
 
 #define DEF "\"default\":[{\"type\":\"reject\"}]"
@@ -326,7 +305,7 @@ static void malformed(void)
     /* base64 of a PEM private key block header: the wrong half */
     const char *priv_pem = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
     char *priv = cvm_sign_base64_encode(priv_pem, strlen(priv_pem));
-    CHECK_STR(parse(fmt(SCOPE("{\"type\":\"sigstoreSigned\",\"keyData\":\"%s\"}"), priv)),
+    CHECK_STR(parse(tap_fmt(SCOPE("{\"type\":\"sigstoreSigned\",\"keyData\":\"%s\"}"), priv)),
               AT "key 'keyData': expected a public key, found a private key");
     free(priv);
     CHECK_STR(parse(SCOPE("{\"type\":\"sigstoreSigned\",\"keyPath\":\"k\",\"fulcio\":{}}")),
@@ -385,9 +364,9 @@ static void malformed(void)
     };
     for (size_t i = 0; i < sizeof(bad_scopes) / sizeof(bad_scopes[0]); i++) {
         const char *s = bad_scopes[i];
-        CHECK_INT(parse_code(fmt("{" DEF ",\"transports\":{\"docker\":{\"%s\":[{\"type\":"
-                                 "\"reject\"}]}}}",
-                                 s)),
+        CHECK_INT(parse_code(tap_fmt("{" DEF ",\"transports\":{\"docker\":{\"%s\":[{\"type\":"
+                                     "\"reject\"}]}}}",
+                                     s)),
                   -CVM_E_FORMAT);
     }
     CHECK_STR(
@@ -402,12 +381,12 @@ static void malformed(void)
     static const char *const bad_wildcards[] = {"*.",       "*..com", "*.example.com/x",
                                                 "*.a:5000", "*.com.", "*.a_b.com"};
     for (size_t i = 0; i < sizeof(bad_wildcards) / sizeof(bad_wildcards[0]); i++)
-        CHECK_STR(parse(fmt("{" DEF ",\"transports\":{\"docker\":{\"%s\":[{\"type\":"
-                            "\"reject\"}]}}}",
-                            bad_wildcards[i])),
-                  fmt("policy 'p.json': transports.docker.\"%s\": invalid scope (expected '*.' "
-                      "and a domain)",
-                      bad_wildcards[i]));
+        CHECK_STR(parse(tap_fmt("{" DEF ",\"transports\":{\"docker\":{\"%s\":[{\"type\":"
+                                "\"reject\"}]}}}",
+                                bad_wildcards[i])),
+                  tap_fmt("policy 'p.json': transports.docker.\"%s\": invalid scope (expected '*.' "
+                          "and a domain)",
+                          bad_wildcards[i]));
     CHECK_STR(parse("{" DEF ",\"transports\":{\"docker\":{\"localhost/a@sha256:00\":"
                     "[{\"type\":\"reject\"}]}}}"),
               "policy 'p.json': transports.docker.\"localhost/a@sha256:00\": digest scopes are "
@@ -416,14 +395,15 @@ static void malformed(void)
     memset(long_scope, 'a', sizeof(long_scope) - 1);
     long_scope[sizeof(long_scope) - 1] = '\0';
     CHECK_STR(
-        parse(fmt("{" DEF ",\"transports\":{\"docker\":{\"%s\":[{\"type\":\"reject\"}]}}}",
-                  long_scope)),
+        parse(tap_fmt("{" DEF ",\"transports\":{\"docker\":{\"%s\":[{\"type\":\"reject\"}]}}}",
+                      long_scope)),
         "policy 'p.json': transports.docker.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
         "aaaaaaaaaaa...: scope over the limit of 255 bytes");
     long_scope[CVM_POLICY_SCOPE_MAX] = '\0';
-    CHECK_STR(parse(fmt("{" DEF ",\"transports\":{\"docker\":{\"%s\":[{\"type\":\"reject\"}]}}}",
-                        long_scope)),
-              "(parsed)");
+    CHECK_STR(
+        parse(tap_fmt("{" DEF ",\"transports\":{\"docker\":{\"%s\":[{\"type\":\"reject\"}]}}}",
+                      long_scope)),
+        "(parsed)");
 
     /* Bounded. */
     size_t n = CVM_POLICY_FILE_MAX + 1;
@@ -431,7 +411,7 @@ static void malformed(void)
     memset(big, ' ', n);
     struct cvm_policy *p = NULL;
     CHECK_INT(cvm_policy_parse(big, n, "p.json", "/", &p, &err), -CVM_E_LIMIT);
-    CHECK_STR(take(), "policy 'p.json': 1048577 bytes, over the limit of 1048576");
+    CHECK_STR(tap_take_error(&err), "policy 'p.json': 1048577 bytes, over the limit of 1048576");
     free(big);
 }
 
@@ -450,9 +430,9 @@ static void valid_scopes(void)
         "*.com",
     };
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-        CHECK_STR(parse(fmt("{" DEF ",\"transports\":{\"docker\":{\"%s\":[{\"type\":"
-                            "\"insecureAcceptAnything\"}]}}}",
-                            good[i])),
+        CHECK_STR(parse(tap_fmt("{" DEF ",\"transports\":{\"docker\":{\"%s\":[{\"type\":"
+                                "\"insecureAcceptAnything\"}]}}}",
+                                good[i])),
                   "(parsed)");
     CHECK_STR(parse("{" DEF ",\"transports\":{\"docker\":{\"[::1]:5000/x\":[{\"type\":"
                     "\"insecureAcceptAnything\"}]}}}"),

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <stdarg.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -14,32 +13,9 @@
 static char dir[64];
 static struct cvm_error *err;
 
-/* The message of err (then freed), or "(ok)". */
-static const char *take(void)
-{
-    static char msg[CVM_ERROR_MSG_MAX];
-    snprintf(msg, sizeof(msg), "%s", err ? err->message : "(ok)");
-    cvm_error_free(err);
-    err = NULL;
-    return msg;
-}
-
-/* printf into one of a few static buffers, so two can be live in one CHECK. */
-__attribute__((format(printf, 1, 2))) static const char *fmt(const char *f, ...)
-{
-    static char bufs[4][1200];
-    static int next;
-    char *b = bufs[next++ % 4];
-    va_list ap;
-    va_start(ap, f);
-    vsnprintf(b, sizeof(bufs[0]), f, ap);
-    va_end(ap);
-    return b;
-}
-
 static const char *in_dir(const char *name)
 {
-    return fmt("%s/%s", dir, name);
+    return tap_fmt("%s/%s", dir, name);
 }
 
 static void make_dir(void)
@@ -157,25 +133,29 @@ static void keygen_refuses_overwrite(void)
     /* An existing .pub: refused, and no .key is left behind. */
     write_text(in_dir("a.pub"), "mine\n", 5);
     CHECK_INT(cvm_key_generate(in_dir("a"), &err), -CVM_E_CONFLICT);
-    CHECK_STR(take(), fmt("key '%s/a.pub' already exists (not overwriting it)", dir));
+    CHECK_STR(tap_take_error(&err),
+              tap_fmt("key '%s/a.pub' already exists (not overwriting it)", dir));
     CHECK(stat(in_dir("a.key"), &st) != 0);
     CHECK_STR(first_line(in_dir("a.pub")), "mine");
 
     /* An existing .key, even a dangling symlink, is never written through. */
     CHECK(symlink(in_dir("elsewhere"), in_dir("b.key")) == 0);
     CHECK_INT(cvm_key_generate(in_dir("b"), &err), -CVM_E_CONFLICT);
-    CHECK_STR(take(), fmt("key '%s/b.key' already exists (not overwriting it)", dir));
+    CHECK_STR(tap_take_error(&err),
+              tap_fmt("key '%s/b.key' already exists (not overwriting it)", dir));
     CHECK(stat(in_dir("b.pub"), &st) != 0);
     CHECK(stat(in_dir("elsewhere"), &st) != 0);
 
     /* A second run over a generated pair. */
     CHECK_INT(cvm_key_generate(in_dir("c"), &err), 0);
     CHECK_INT(cvm_key_generate(in_dir("c"), &err), -CVM_E_CONFLICT);
-    CHECK_STR(take(), fmt("key '%s/c.key' already exists (not overwriting it)", dir));
+    CHECK_STR(tap_take_error(&err),
+              tap_fmt("key '%s/c.key' already exists (not overwriting it)", dir));
 
     /* A folder that does not exist. */
     CHECK_INT(cvm_key_generate(in_dir("no/such"), &err), -CVM_E_SYSTEM);
-    CHECK_STR(take(), fmt("cannot create '%s/no/such.key': No such file or directory", dir));
+    CHECK_STR(tap_take_error(&err),
+              tap_fmt("cannot create '%s/no/such.key': No such file or directory", dir));
     remove_dir();
 }
 
@@ -211,21 +191,21 @@ static void sign_verify(void)
     for (size_t i = 0; i < payload.len; i += 37) {
         payload.data[i] ^= 1;
         CHECK_INT(cvm_verify_payload(vk, payload.data, payload.len, sig, &err), -CVM_E_SIGNATURE);
-        CHECK_STR(take(), fmt("signature does not verify with key %s", fp));
+        CHECK_STR(tap_take_error(&err), tap_fmt("signature does not verify with key %s", fp));
         payload.data[i] ^= 1;
     }
     /* One byte more or less. */
     CHECK_INT(cvm_verify_payload(vk, payload.data, payload.len - 1, sig, &err), -CVM_E_SIGNATURE);
-    take();
+    tap_take_error(&err);
     /* Another key. */
     CHECK_INT(cvm_verify_payload(other, payload.data, payload.len, sig, &err), -CVM_E_SIGNATURE);
-    CHECK_STR(take(), fmt("signature does not verify with key %s", ofp));
+    CHECK_STR(tap_take_error(&err), tap_fmt("signature does not verify with key %s", ofp));
     /* A signature with one bit of s changed (in a full quad, so still canonical base64). */
     char *bad = strdup(sig);
     size_t last = strlen(bad) - 5;
     bad[last] = bad[last] == 'A' ? 'B' : 'A';
     CHECK_INT(cvm_verify_payload(vk, payload.data, payload.len, bad, &err), -CVM_E_SIGNATURE);
-    take();
+    tap_take_error(&err);
     free(bad);
     /* ECDSA signatures are randomised, and each verifies. */
     char *sig2 = NULL;
@@ -256,22 +236,22 @@ static void verify_malformed_signatures(void)
     cvm_verify_key_fingerprint(vk, fp);
 
     CHECK_INT(cvm_verify_payload(vk, "x", 1, "", &err), -CVM_E_FORMAT);
-    CHECK_STR(take(), "signature is empty");
+    CHECK_STR(tap_take_error(&err), "signature is empty");
     static const char *const malformed[] = {
         "not base64!", "MEUCIQ", "MEU\nCIQA", "MEUCIR==", "MEU=CIQA", "====", "MA=A",
     };
     for (size_t i = 0; i < sizeof(malformed) / sizeof(malformed[0]); i++) {
         CHECK_INT(cvm_verify_payload(vk, "x", 1, malformed[i], &err), -CVM_E_FORMAT);
-        CHECK_STR(take(), "signature is not valid base64");
+        CHECK_STR(tap_take_error(&err), "signature is not valid base64");
     }
     /* Valid base64 that is no DER signature. */
     CHECK_INT(cvm_verify_payload(vk, "x", 1, "AAAA", &err), -CVM_E_SIGNATURE);
-    CHECK_STR(take(), fmt("signature does not verify with key %s", fp));
+    CHECK_STR(tap_take_error(&err), tap_fmt("signature does not verify with key %s", fp));
     char big[CVM_SIGN_B64_MAX + 5];
     memset(big, 'A', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
     CHECK_INT(cvm_verify_payload(vk, "x", 1, big, &err), -CVM_E_LIMIT);
-    CHECK_STR(take(), "signature is over the limit of 1024 characters");
+    CHECK_STR(tap_take_error(&err), "signature is over the limit of 1024 characters");
     cvm_verify_key_free(vk);
     remove_dir();
 }
@@ -311,7 +291,7 @@ static void base64(void)
                                          i + 1 == sizeof(bad) / sizeof(bad[0]) ? 4 : strlen(bad[i]),
                                          "keyData", &b, &err),
                   -CVM_E_FORMAT);
-        CHECK_STR(take(), "keyData is not valid base64");
+        CHECK_STR(tap_take_error(&err), "keyData is not valid base64");
         CHECK_INT(b.len, 0);
         cvm_buf_release(&b);
     }
@@ -319,7 +299,7 @@ static void base64(void)
     struct cvm_buf b;
     cvm_buf_init(&b, 5);
     CHECK_INT(cvm_sign_base64_decode("Zm9vYmFy", 8, "x", &b, &err), -CVM_E_LIMIT);
-    take();
+    tap_take_error(&err);
     cvm_buf_release(&b);
 }
 
@@ -351,29 +331,29 @@ static void payload_bytes(void)
     /* Appends to what the buffer holds; on failure leaves it as it was. */
     CHECK_INT(cvm_buf_append(&b, "x", 1, &err), 0);
     CHECK_INT(cvm_simple_signing_payload("", &d, &b, &err), -CVM_E_FORMAT);
-    CHECK_STR(take(), "docker reference is empty");
+    CHECK_STR(tap_take_error(&err), "docker reference is empty");
     CHECK_INT(cvm_simple_signing_payload("a\tb", &d, &b, &err), -CVM_E_FORMAT);
-    CHECK_STR(take(), "docker reference 'a\\x09b' contains a control character");
+    CHECK_STR(tap_take_error(&err), "docker reference 'a\\x09b' contains a control character");
     CHECK_INT(cvm_simple_signing_payload("a\xc3(", &d, &b, &err), -CVM_E_FORMAT);
-    CHECK_STR(take(), "docker reference 'a\\xc3(' is not valid UTF-8");
+    CHECK_STR(tap_take_error(&err), "docker reference 'a\\xc3(' is not valid UTF-8");
     CHECK_INT(cvm_simple_signing_payload("a\xc0\xaf", &d, &b, &err), -CVM_E_FORMAT);
-    CHECK_STR(take(), "docker reference 'a\\xc0\\xaf' is not valid UTF-8");
+    CHECK_STR(tap_take_error(&err), "docker reference 'a\\xc0\\xaf' is not valid UTF-8");
     CHECK_INT(cvm_simple_signing_payload("a\xed\xa0\x80", &d, &b, &err), -CVM_E_FORMAT);
-    take();
+    tap_take_error(&err);
     CHECK_INT(b.len, 1);
     CHECK_STR((const char *)b.data, "x");
     char big[CVM_SIGN_REFERENCE_MAX + 2];
     memset(big, 'a', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
     CHECK_INT(cvm_simple_signing_payload(big, &d, &b, &err), -CVM_E_LIMIT);
-    CHECK_STR(take(), "docker reference is over the limit of 1024 bytes");
+    CHECK_STR(tap_take_error(&err), "docker reference is over the limit of 1024 bytes");
     big[CVM_SIGN_REFERENCE_MAX] = '\0';
     CHECK_INT(cvm_simple_signing_payload(big, &d, &b, &err), 0);
     cvm_buf_release(&b);
     /* A buffer too small for the payload. */
     cvm_buf_init(&b, 100);
     CHECK_INT(cvm_simple_signing_payload("localhost/hello", &d, &b, &err), -CVM_E_LIMIT);
-    take();
+    tap_take_error(&err);
     CHECK_INT(b.len, 0);
     cvm_buf_release(&b);
 }
@@ -414,7 +394,7 @@ static const char *parse(const char *text)
     char *ref = NULL;
     struct cvm_digest d;
     if (cvm_simple_signing_parse(text, strlen(text), &ref, &d, &err) < 0)
-        return take();
+        return tap_take_error(&err);
     static char out[1200];
     char hex[CVM_DIGEST_STR_SIZE];
     snprintf(out, sizeof(out), "%s %s", ref, cvm_digest_format(&d, hex));
@@ -449,9 +429,9 @@ static void payload_parse_errors(void)
         parse("hello"),
         "signature payload: invalid JSON at line 1, column 5: '[' or '{' expected near 'hello'");
     CHECK_STR(parse(PAYLOAD(ID, IMG, TYPE, "") " x"),
-              fmt("signature payload: invalid JSON at line 1, column %zu: end of file expected "
-                  "near 'x'",
-                  strlen(PAYLOAD(ID, IMG, TYPE, "")) + 2));
+              tap_fmt("signature payload: invalid JSON at line 1, column %zu: end of file expected "
+                      "near 'x'",
+                      strlen(PAYLOAD(ID, IMG, TYPE, "")) + 2));
     CHECK_STR(parse("[]"), "signature payload: must be a JSON object");
     CHECK_STR(parse("{}"), "signature payload: missing 'critical'");
     CHECK_STR(parse(PAYLOAD(ID, IMG, TYPE, ",\"extra\":1")),
@@ -460,9 +440,9 @@ static void payload_parse_errors(void)
     CHECK_STR(parse(PAYLOAD(ID, IMG, TYPE, ",\"optional\":[]")),
               "signature payload: optional: must be null or an object");
     CHECK_STR(parse(PAYLOAD(ID, IMG, TYPE, ",\"optional\":null,\"optional\":null")),
-              fmt("signature payload: invalid JSON at line 1, column %zu: duplicate object key "
-                  "near '\"optional\"'",
-                  strlen(PAYLOAD(ID, IMG, TYPE, ",\"optional\":null,\"optional\"")) - 1));
+              tap_fmt("signature payload: invalid JSON at line 1, column %zu: duplicate object key "
+                      "near '\"optional\"'",
+                      strlen(PAYLOAD(ID, IMG, TYPE, ",\"optional\":null,\"optional\"")) - 1));
     /* critical */
     CHECK_STR(parse("{\"critical\":{\"identity\":" ID ",\"image\":" IMG "}}"),
               "signature payload: critical: missing 'type'");
@@ -517,7 +497,7 @@ static void payload_parse_errors(void)
     char *ref = NULL;
     struct cvm_digest d;
     CHECK_INT(cvm_simple_signing_parse(big, n, &ref, &d, &err), -CVM_E_LIMIT);
-    CHECK_STR(take(), "signature payload: 65537 bytes, over the limit of 65536");
+    CHECK_STR(tap_take_error(&err), "signature payload: 65537 bytes, over the limit of 65536");
     free(big);
 }
 
@@ -525,7 +505,7 @@ static void check_load_private(const char *path, int code, const char *msg)
 {
     struct cvm_signing_key *k = NULL;
     CHECK_INT(cvm_signing_key_load(path, &k, &err), code);
-    CHECK_STR(take(), msg);
+    CHECK_STR(tap_take_error(&err), msg);
     CHECK(k == NULL);
 }
 
@@ -533,7 +513,7 @@ static void check_load_public(const char *path, int code, const char *msg)
 {
     struct cvm_verify_key *k = NULL;
     CHECK_INT(cvm_verify_key_load(path, &k, &err), code);
-    CHECK_STR(take(), msg);
+    CHECK_STR(tap_take_error(&err), msg);
     CHECK(k == NULL);
 }
 
@@ -559,82 +539,89 @@ static void keys_refused(void)
 
     const char *rsa_msg = "unsupported key type RSA (cosign keys are ECDSA P-256)";
     check_load_private(in_dir("rsa.key"), -CVM_E_UNSUPPORTED,
-                       fmt("key '%s': %s", in_dir("rsa.key"), rsa_msg));
+                       tap_fmt("key '%s': %s", in_dir("rsa.key"), rsa_msg));
     check_load_private(in_dir("rsa-trad.key"), -CVM_E_UNSUPPORTED,
-                       fmt("key '%s': %s", in_dir("rsa-trad.key"), rsa_msg));
+                       tap_fmt("key '%s': %s", in_dir("rsa-trad.key"), rsa_msg));
     check_load_public(in_dir("rsa.pub"), -CVM_E_UNSUPPORTED,
-                      fmt("key '%s': %s", in_dir("rsa.pub"), rsa_msg));
-    check_load_private(in_dir("ed.key"), -CVM_E_UNSUPPORTED,
-                       fmt("key '%s': unsupported key type ED25519 (cosign keys are ECDSA P-256)",
-                           in_dir("ed.key")));
-    check_load_public(in_dir("ed.pub"), -CVM_E_UNSUPPORTED,
-                      fmt("key '%s': unsupported key type ED25519 (cosign keys are ECDSA P-256)",
-                          in_dir("ed.pub")));
+                      tap_fmt("key '%s': %s", in_dir("rsa.pub"), rsa_msg));
+    check_load_private(
+        in_dir("ed.key"), -CVM_E_UNSUPPORTED,
+        tap_fmt("key '%s': unsupported key type ED25519 (cosign keys are ECDSA P-256)",
+                in_dir("ed.key")));
+    check_load_public(
+        in_dir("ed.pub"), -CVM_E_UNSUPPORTED,
+        tap_fmt("key '%s': unsupported key type ED25519 (cosign keys are ECDSA P-256)",
+                in_dir("ed.pub")));
     check_load_private(
         in_dir("p384.key"), -CVM_E_UNSUPPORTED,
-        fmt("key '%s': unsupported key type EC secp384r1 (cosign keys are ECDSA P-256)",
-            in_dir("p384.key")));
+        tap_fmt("key '%s': unsupported key type EC secp384r1 (cosign keys are ECDSA P-256)",
+                in_dir("p384.key")));
     check_load_public(
         in_dir("p384.pub"), -CVM_E_UNSUPPORTED,
-        fmt("key '%s': unsupported key type EC secp384r1 (cosign keys are ECDSA P-256)",
-            in_dir("p384.pub")));
+        tap_fmt("key '%s': unsupported key type EC secp384r1 (cosign keys are ECDSA P-256)",
+                in_dir("p384.pub")));
     check_load_private(in_dir("enc.key"), -CVM_E_UNSUPPORTED,
-                       fmt("key '%s': encrypted keys are not supported", in_dir("enc.key")));
-    check_load_private(in_dir("enc-trad.key"), -CVM_E_UNSUPPORTED,
-                       fmt("key '%s': encrypted keys are not supported", in_dir("enc-trad.key")));
+                       tap_fmt("key '%s': encrypted keys are not supported", in_dir("enc.key")));
+    check_load_private(
+        in_dir("enc-trad.key"), -CVM_E_UNSUPPORTED,
+        tap_fmt("key '%s': encrypted keys are not supported", in_dir("enc-trad.key")));
     /* cosign's own encrypted format. */
     const char *cosign = "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\neyJrZGYiOnt9fQ==\n"
                          "-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n";
     write_text(in_dir("cosign.key"), cosign, strlen(cosign));
     check_load_private(in_dir("cosign.key"), -CVM_E_UNSUPPORTED,
-                       fmt("key '%s': encrypted keys are not supported", in_dir("cosign.key")));
+                       tap_fmt("key '%s': encrypted keys are not supported", in_dir("cosign.key")));
 
     /* Swapped halves. */
     check_load_private(
         in_dir("p256.pub"), -CVM_E_USAGE,
-        fmt("key '%s': expected a private key, found a public key", in_dir("p256.pub")));
+        tap_fmt("key '%s': expected a private key, found a public key", in_dir("p256.pub")));
     check_load_public(
         in_dir("p256.key"), -CVM_E_USAGE,
-        fmt("key '%s': expected a public key, found a private key", in_dir("p256.key")));
+        tap_fmt("key '%s': expected a public key, found a private key", in_dir("p256.key")));
     check_load_public(
         in_dir("enc.key"), -CVM_E_USAGE,
-        fmt("key '%s': expected a public key, found a private key", in_dir("enc.key")));
+        tap_fmt("key '%s': expected a public key, found a private key", in_dir("enc.key")));
 
     /* Not keys at all. */
     write_text(in_dir("empty"), "", 0);
-    check_load_public(in_dir("empty"), -CVM_E_FORMAT, fmt("key '%s': empty", in_dir("empty")));
-    check_load_private(in_dir("empty"), -CVM_E_FORMAT, fmt("key '%s': empty", in_dir("empty")));
+    check_load_public(in_dir("empty"), -CVM_E_FORMAT, tap_fmt("key '%s': empty", in_dir("empty")));
+    check_load_private(in_dir("empty"), -CVM_E_FORMAT, tap_fmt("key '%s': empty", in_dir("empty")));
     write_text(in_dir("garbage"),
                "\x7f"
                "ELF\x01\x02 garbage\n",
                15);
     check_load_public(in_dir("garbage"), -CVM_E_FORMAT,
-                      fmt("key '%s': not a PEM file", in_dir("garbage")));
+                      tap_fmt("key '%s': not a PEM file", in_dir("garbage")));
     check_load_private(in_dir("garbage"), -CVM_E_FORMAT,
-                       fmt("key '%s': not a PEM file", in_dir("garbage")));
+                       tap_fmt("key '%s': not a PEM file", in_dir("garbage")));
     const char *cert = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
     write_text(in_dir("cert"), cert, strlen(cert));
-    check_load_public(in_dir("cert"), -CVM_E_FORMAT,
-                      fmt("key '%s': unexpected PEM block 'CERTIFICATE' (expected 'PUBLIC KEY')",
-                          in_dir("cert")));
+    check_load_public(
+        in_dir("cert"), -CVM_E_FORMAT,
+        tap_fmt("key '%s': unexpected PEM block 'CERTIFICATE' (expected 'PUBLIC KEY')",
+                in_dir("cert")));
     const char *bad_der = "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n";
     write_text(in_dir("bad-der"), bad_der, strlen(bad_der));
-    check_load_public(in_dir("bad-der"), -CVM_E_FORMAT,
-                      fmt("key '%s': cannot decode the 'PUBLIC KEY' PEM block", in_dir("bad-der")));
+    check_load_public(
+        in_dir("bad-der"), -CVM_E_FORMAT,
+        tap_fmt("key '%s': cannot decode the 'PUBLIC KEY' PEM block", in_dir("bad-der")));
     const char *bad_b64 = "-----BEGIN PUBLIC KEY-----\n!!!!\n-----END PUBLIC KEY-----\n";
     write_text(in_dir("bad-b64"), bad_b64, strlen(bad_b64));
     check_load_public(in_dir("bad-b64"), -CVM_E_FORMAT,
-                      fmt("key '%s': not a PEM file", in_dir("bad-b64")));
+                      tap_fmt("key '%s': not a PEM file", in_dir("bad-b64")));
     const char *ssh =
         "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
     write_text(in_dir("ssh"), ssh, strlen(ssh));
-    check_load_private(in_dir("ssh"), -CVM_E_UNSUPPORTED,
-                       fmt("key '%s': unsupported PEM block 'OPENSSH PRIVATE KEY' (cosign keys are "
-                           "ECDSA P-256)",
-                           in_dir("ssh")));
-    check_load_public(in_dir("missing.pub"), -CVM_E_SYSTEM,
-                      fmt("cannot open '%s': No such file or directory", in_dir("missing.pub")));
-    check_load_private(dir, -CVM_E_FORMAT, fmt("'%s' is not a regular file", dir));
+    check_load_private(
+        in_dir("ssh"), -CVM_E_UNSUPPORTED,
+        tap_fmt("key '%s': unsupported PEM block 'OPENSSH PRIVATE KEY' (cosign keys are "
+                "ECDSA P-256)",
+                in_dir("ssh")));
+    check_load_public(
+        in_dir("missing.pub"), -CVM_E_SYSTEM,
+        tap_fmt("cannot open '%s': No such file or directory", in_dir("missing.pub")));
+    check_load_private(dir, -CVM_E_FORMAT, tap_fmt("'%s' is not a regular file", dir));
 
     /* Bounded: a PEM padded past the limit. */
     size_t n = CVM_SIGN_KEY_FILE_MAX + 1;
@@ -643,11 +630,11 @@ static void keys_refused(void)
     write_text(in_dir("big"), big, n);
     free(big);
     check_load_public(in_dir("big"), -CVM_E_LIMIT,
-                      fmt("key '%s': over the limit of 65536 bytes", in_dir("big")));
+                      tap_fmt("key '%s': over the limit of 65536 bytes", in_dir("big")));
     struct cvm_verify_key *vk = NULL;
     CHECK_INT(cvm_verify_key_from_pem("x", CVM_SIGN_KEY_FILE_MAX + 1, "keyData", &vk, &err),
               -CVM_E_LIMIT);
-    CHECK_STR(take(), "key 'keyData': 65537 bytes, over the limit of 65536");
+    CHECK_STR(tap_take_error(&err), "key 'keyData': 65537 bytes, over the limit of 65536");
 
     EVP_PKEY_free(rsa);
     EVP_PKEY_free(ed);
@@ -724,24 +711,25 @@ static void openssl_interop(void)
     cvm_buf_init(&der, 1024);
     CHECK_INT(cvm_sign_base64_decode(sig, strlen(sig), "sig", &der, &err), 0);
     write_text(in_dir("sig.der"), (const char *)der.data, der.len);
-    CHECK_INT(run(fmt("cd '%s' && openssl dgst -sha256 -verify k.pub -signature sig.der payload "
-                      ">/dev/null",
-                      dir)),
-              0);
+    CHECK_INT(
+        run(tap_fmt("cd '%s' && openssl dgst -sha256 -verify k.pub -signature sig.der payload "
+                    ">/dev/null",
+                    dir)),
+        0);
     /* openssl refuses a tampered payload: the check above is not vacuous. */
     write_text(in_dir("payload2"), "x", 1);
-    CHECK(run(fmt("cd '%s' && openssl dgst -sha256 -verify k.pub -signature sig.der payload2 "
-                  ">/dev/null 2>&1",
-                  dir)) != 0);
+    CHECK(run(tap_fmt("cd '%s' && openssl dgst -sha256 -verify k.pub -signature sig.der payload2 "
+                      ">/dev/null 2>&1",
+                      dir)) != 0);
 
     /* The other way: a key and a signature from openssl. */
-    CHECK_INT(run(fmt("cd '%s' && openssl ecparam -name prime256v1 -genkey -out o.key && "
-                      "openssl pkey -in o.key -pubout -out o.pub && "
-                      "openssl dgst -sha256 -sign o.key -out o.sig payload && "
-                      "openssl base64 -A -in o.sig -out o.b64 && "
-                      "openssl pkey -pubin -in o.pub -outform DER | openssl dgst -sha256 -r "
-                      "> o.fp",
-                      dir)),
+    CHECK_INT(run(tap_fmt("cd '%s' && openssl ecparam -name prime256v1 -genkey -out o.key && "
+                          "openssl pkey -in o.key -pubout -out o.pub && "
+                          "openssl dgst -sha256 -sign o.key -out o.sig payload && "
+                          "openssl base64 -A -in o.sig -out o.b64 && "
+                          "openssl pkey -pubin -in o.pub -outform DER | openssl dgst -sha256 -r "
+                          "> o.fp",
+                          dir)),
               0);
     struct cvm_verify_key *ovk = NULL;
     struct cvm_signing_key *osk = NULL;
@@ -754,14 +742,14 @@ static void openssl_interop(void)
     line[strcspn(line, "\n")] = '\0';
     CHECK_INT(cvm_verify_payload(ovk, payload.data, payload.len, line, &err), 0);
     CHECK_INT(cvm_verify_payload(vk, payload.data, payload.len, line, &err), -CVM_E_SIGNATURE);
-    take();
+    tap_take_error(&err);
     f = fopen(in_dir("o.fp"), "r");
     CHECK(f && fgets(line, sizeof(line), f));
     fclose(f);
     line[64] = '\0';
     char fp[CVM_SIGN_FINGERPRINT_SIZE];
-    CHECK_STR(cvm_verify_key_fingerprint(ovk, fp), fmt("sha256:%s", line));
-    CHECK_STR(cvm_signing_key_fingerprint(osk, fp), fmt("sha256:%s", line));
+    CHECK_STR(cvm_verify_key_fingerprint(ovk, fp), tap_fmt("sha256:%s", line));
+    CHECK_STR(cvm_signing_key_fingerprint(osk, fp), tap_fmt("sha256:%s", line));
 
     free(sig);
     cvm_buf_release(&payload);
