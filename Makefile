@@ -10,7 +10,12 @@
 BUILD ?= build
 CC ?= cc
 SANITIZE ?=
-PKGS := yaml-0.1 libcrypto libarchive libzstd jansson
+PKGS := yaml-0.1 libcrypto libzstd jansson
+# Opened with dlopen() by the commands that need it (pkg/base/dlib.h): headers only at build
+# time, and its soname, read from the library itself, so headers and library agree.
+LAZY_PKGS := libarchive
+LIBARCHIVE_SONAME := $(shell objdump -p "$$($(CC) -print-file-name=libarchive.so)" 2>/dev/null | \
+                       awk '$$1 == "SONAME" { print $$2 }')
 
 WARN := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla \
         -Wwrite-strings -fno-common
@@ -19,13 +24,14 @@ WARN += -Wjump-misses-init
 endif
 
 SAN_FLAGS := $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all)
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(LAZY_PKGS) 2>/dev/null) \
+             $(if $(LIBARCHIVE_SONAME),-DCVM_LIBARCHIVE_SONAME='"$(LIBARCHIVE_SONAME)"')
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 INCLUDES := -Ipkg/base -Ipkg/image -Ipkg/monitor -Ipkg/runtime
 CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(CFLAGS) $(WARN) $(SAN_FLAGS) $(INCLUDES) $(PKG_CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
-LIBS = $(PKG_LIBS) -lpthread
+LIBS = $(PKG_LIBS) -lpthread -ldl
 
 # Code that runs inside cVMs: freestanding, position-independent, no sanitizers, only
 # R_X86_64_RELATIVE relocations (hidden visibility + -Bsymbolic resolve everything locally).
@@ -121,6 +127,9 @@ UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
 $(BUILD)/tests/unit/test-%: $(BUILD)/obj/tests/unit/test-%.c.o $(BUILD)/obj/tests/unit/tap.c.o $(LIBCVM)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+# This test writes its hostile tars with libarchive directly.
+$(BUILD)/tests/unit/test-layout-tar: LIBS += $(shell pkg-config --libs libarchive 2>/dev/null)
 
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz-*.c)
 FUZZ_REPLAY := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(FUZZ_SRC))

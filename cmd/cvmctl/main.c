@@ -25,15 +25,18 @@ const struct cvmctl_command *cvmctl_find_command(const char *name)
 
 void cvmctl_print_overview(FILE *out)
 {
-    fprintf(out, "usage: cvmctl [--help | --version] [--root <dir>] <command> [<args>]\n\n"
-                 "Build, sign, distribute and run cVMs: compartments that share one address\n"
-                 "space, each confined to its own window of memory.\n\n"
-                 "Commands:\n");
+    fprintf(out,
+            "usage: cvmctl [--help | --version] [--root <dir>] [--log-level <level>] <command>\n"
+            "              [<args>]\n\n"
+            "Build, sign, distribute and run cVMs: compartments that share one address\n"
+            "space, each confined to its own window of memory.\n\n"
+            "Commands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(out, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
     fprintf(out,
             "\nThe image store is --root <dir>, else $CVMCTL_ROOT, else $XDG_DATA_HOME/cvmctl,\n"
-            "else ~/.local/share/cvmctl.\n");
+            "else ~/.local/share/cvmctl. --log-level (error, warn, info, debug; default warn)\n"
+            "chooses which messages reach stderr.\n");
     fprintf(out, "\nBackend '%s': %s\n\nSee 'cvmctl help <command>' for a command's options.\n",
             cvm_monitor_backend_name(),
             cvm_monitor_backend_isolates()
@@ -83,25 +86,70 @@ int cvmctl_misuse(const struct cvmctl_command *cmd, const char *fmt, ...)
 
 const char *cvmctl_root;
 
+static const char *const log_level_names[] = {"error", "warn", "info", "debug"};
+
+static void log_to_stderr(enum cvm_log_level level, const char *message, void *data)
+{
+    (void)data;
+    fprintf(stderr, "cvmctl: %s: %s\n", log_level_names[level], message);
+}
+
+/* Matches "--name value" or "--name=value" at argv[1]: 1 and *value set (and the arguments
+ * used dropped), 0 when argv[1] is another option, -1 (reported) when the value is missing. */
+static int global_option(int *argc, char ***argv, const char *name, const char *what,
+                         const char **value)
+{
+    size_t n = strlen(name);
+    const char *arg = (*argv)[1];
+    if (strncmp(arg, name, n) != 0 || (arg[n] != '=' && arg[n] != '\0'))
+        return 0;
+    int used = 1;
+    if (arg[n] == '=') {
+        *value = arg + n + 1;
+    } else if (*argc >= 3) {
+        *value = (*argv)[2];
+        used = 2;
+    } else {
+        fprintf(stderr, "cvmctl: option '%s' needs %s\nsee 'cvmctl --help'\n", name, what);
+        return -1;
+    }
+    if (!(*value)[0]) {
+        fprintf(stderr, "cvmctl: '%s' needs %s\nsee 'cvmctl --help'\n", name, what);
+        return -1;
+    }
+    *argc -= used;
+    *argv += used;
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
-    /* Global options come before the command, as with podman: --root DIR, --root=DIR. */
-    while (argc >= 2 && strncmp(argv[1], "--root", 6) == 0) {
-        if (argv[1][6] == '=') {
-            cvmctl_root = argv[1] + 7;
-        } else if (argv[1][6] == '\0' && argc >= 3) {
-            cvmctl_root = argv[2];
-            argc--, argv++;
-        } else {
-            fprintf(stderr, "cvmctl: option '%s' needs a folder\nsee 'cvmctl --help'\n", argv[1]);
+    enum cvm_log_level level = CVM_LOG_WARN;
+    /* Global options come before the command, as with podman. */
+    while (argc >= 2 && strncmp(argv[1], "--", 2) == 0 && argv[1][2]) {
+        const char *level_name = NULL;
+        int r = global_option(&argc, &argv, "--root", "a folder", &cvmctl_root);
+        if (r == 0)
+            r = global_option(&argc, &argv, "--log-level", "a level", &level_name);
+        if (r < 0)
             return CVMCTL_EXIT_FAILED;
-        }
-        argc--, argv++;
-        if (!cvmctl_root[0]) {
-            fprintf(stderr, "cvmctl: '--root' needs a folder\nsee 'cvmctl --help'\n");
-            return CVMCTL_EXIT_FAILED;
+        if (r == 0)
+            break;
+        if (level_name) {
+            size_t i = 0;
+            while (i < 4 && strcmp(level_name, log_level_names[i]) != 0)
+                i++;
+            if (i == 4) {
+                fprintf(stderr,
+                        "cvmctl: unknown log level '%s' (error, warn, info or debug)\n"
+                        "see 'cvmctl --help'\n",
+                        level_name);
+                return CVMCTL_EXIT_FAILED;
+            }
+            level = (enum cvm_log_level)i;
         }
     }
+    cvm_log_set_sink(log_to_stderr, NULL, level);
     if (argc < 2) {
         cvmctl_print_overview(stderr);
         return CVMCTL_EXIT_FAILED;

@@ -4,9 +4,11 @@
 
 #include "buf.h"
 #include "cleanup.h"
+#include "dlib.h"
 #include "error.h"
 #include "log.h"
 #include "path.h"
+#include "sha256.h"
 
 CVM_DEFINE_CLEANUP(struct cvm_error *, cvm_error_free)
 

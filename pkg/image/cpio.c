@@ -6,8 +6,7 @@
  * change between versions while ours are part of the interface. */
 #include "cpio.h"
 
-#include <archive.h>
-#include <archive_entry.h>
+#include "archive-lib.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -22,9 +21,9 @@
 
 #include "base.h"
 
-CVM_DEFINE_CLEANUP(struct archive *, archive_write_free)
-CVM_DEFINE_CLEANUP(struct archive *, archive_read_free)
-CVM_DEFINE_CLEANUP(struct archive_entry *, archive_entry_free)
+CVM_DEFINE_CLEANUP(struct archive *, sym_archive_write_free)
+CVM_DEFINE_CLEANUP(struct archive *, sym_archive_read_free)
+CVM_DEFINE_CLEANUP(struct archive_entry *, sym_archive_entry_free)
 CVM_DEFINE_CLEANUP(DIR *, closedir)
 
 /* newc: a 110-byte ASCII header ("070701" and 13 fields of 8 hex digits), the NUL-terminated
@@ -303,7 +302,7 @@ static int pack_archive_error(const struct packer *p, struct archive *a, const s
 {
     if (s->err)
         return cvm_error_set(err, s->err->code, "rootfs '%s': %s", p->display, s->err->message);
-    const char *msg = archive_error_string(a);
+    const char *msg = sym_archive_error_string(a);
     return cvm_error_set(err, CVM_E_SYSTEM, "rootfs '%s': cannot write the archive: %s", p->display,
                          msg ? msg : "unknown libarchive error");
 }
@@ -340,7 +339,7 @@ static int pack_copy(const struct packer *p, const struct pack_entry *pe, struct
                                        show_name(shown, pe->path, strlen(pe->path)));
         if (n == 0)
             return pack_changed(p, pe, err);
-        if (archive_write_data(a, buf, (size_t)n) != n)
+        if (sym_archive_write_data(a, buf, (size_t)n) != n)
             return pack_archive_error(p, a, s, err);
         left -= (uint64_t)n;
     }
@@ -360,34 +359,34 @@ static int pack_copy(const struct packer *p, const struct pack_entry *pe, struct
 static int pack_write_entries(const struct packer *p, struct archive *a, const struct sink *s,
                               struct cvm_error **err)
 {
-    CVM_AUTO(archive_entry_free) struct archive_entry *e = archive_entry_new();
+    CVM_AUTO(sym_archive_entry_free) struct archive_entry *e = sym_archive_entry_new();
     const size_t cap = 64 * 1024;
     CVM_AUTOFREE uint8_t *buf = malloc(cap);
     if (!e || !buf)
         return cvm_error_set_errno(err, ENOMEM, "rootfs '%s'", p->display);
     for (size_t k = 0; k < p->n; k++) {
         const struct pack_entry *pe = &p->v[k];
-        archive_entry_clear(e);
-        archive_entry_set_pathname(e, pe->path);
-        archive_entry_set_mode(e, pe->mode);
-        archive_entry_set_ino(e, (la_int64_t)k + 1);
-        archive_entry_set_nlink(e, (pe->mode & S_IFMT) == S_IFDIR ? 2 : 1);
-        archive_entry_set_uid(e, 0);
-        archive_entry_set_gid(e, 0);
-        archive_entry_set_mtime(e, 0, 0);
-        archive_entry_set_dev(e, 0);
-        archive_entry_set_rdev(e, 0);
-        archive_entry_set_size(e, (la_int64_t)pe->size);
+        sym_archive_entry_clear(e);
+        sym_archive_entry_set_pathname(e, pe->path);
+        sym_archive_entry_set_mode(e, pe->mode);
+        sym_archive_entry_set_ino(e, (la_int64_t)k + 1);
+        sym_archive_entry_set_nlink(e, (pe->mode & S_IFMT) == S_IFDIR ? 2 : 1);
+        sym_archive_entry_set_uid(e, 0);
+        sym_archive_entry_set_gid(e, 0);
+        sym_archive_entry_set_mtime(e, 0, 0);
+        sym_archive_entry_set_dev(e, 0);
+        sym_archive_entry_set_rdev(e, 0);
+        sym_archive_entry_set_size(e, (la_int64_t)pe->size);
         if (pe->target)
-            archive_entry_set_symlink(e, pe->target);
-        if (archive_write_header(a, e) != ARCHIVE_OK)
+            sym_archive_entry_set_symlink(e, pe->target);
+        if (sym_archive_write_header(a, e) != ARCHIVE_OK)
             return pack_archive_error(p, a, s, err);
         if ((pe->mode & S_IFMT) == S_IFREG) {
             int r = pack_copy(p, pe, a, s, buf, cap, err);
             if (r < 0)
                 return r;
         }
-        if (archive_write_finish_entry(a) != ARCHIVE_OK)
+        if (sym_archive_write_finish_entry(a) != ARCHIVE_OK)
             return pack_archive_error(p, a, s, err);
     }
     return 0;
@@ -396,24 +395,26 @@ static int pack_write_entries(const struct packer *p, struct archive *a, const s
 static int pack_write(const struct packer *p, struct cvm_buf *out, uint64_t limit,
                       struct cvm_error **err)
 {
+    int r = cvm_archive_lib_load(err);
+    if (r < 0)
+        return r;
     struct sink s = {.out = out, .start = out->len, .limit = limit};
-    CVM_AUTO(archive_write_free) struct archive *a = archive_write_new();
+    CVM_AUTO(sym_archive_write_free) struct archive *a = sym_archive_write_new();
     if (!a)
         return cvm_error_set_errno(err, ENOMEM, "rootfs '%s'", p->display);
     /* Unblocked (bytes_per_block 0): no padding after the trailer, so the size is exact. */
-    int r = 0;
-    if (archive_write_set_format_cpio_newc(a) != ARCHIVE_OK ||
-        archive_write_add_filter_none(a) != ARCHIVE_OK ||
-        archive_write_set_bytes_per_block(a, 0) != ARCHIVE_OK ||
-        archive_write_open(a, &s, NULL, sink_write, NULL) != ARCHIVE_OK)
+    if (sym_archive_write_set_format_cpio_newc(a) != ARCHIVE_OK ||
+        sym_archive_write_add_filter_none(a) != ARCHIVE_OK ||
+        sym_archive_write_set_bytes_per_block(a, 0) != ARCHIVE_OK ||
+        sym_archive_write_open(a, &s, NULL, sink_write, NULL) != ARCHIVE_OK)
         r = pack_archive_error(p, a, &s, err);
     if (r == 0)
         r = pack_write_entries(p, a, &s, err);
-    if (r == 0 && archive_write_close(a) != ARCHIVE_OK)
+    if (r == 0 && sym_archive_write_close(a) != ARCHIVE_OK)
         r = pack_archive_error(p, a, &s, err);
     /* A failed archive must not write its trailer when freed. */
     if (r < 0)
-        archive_write_fail(a);
+        sym_archive_write_fail(a);
     cvm_error_free(s.err);
     return r;
 }
@@ -700,25 +701,27 @@ static int scan_one(struct scan *s, size_t *off, struct cvm_error **err)
 /* libarchive must read exactly what the scan read: the same format, names, types and sizes. */
 static int check_libarchive(const struct scan *s, struct cvm_error **err)
 {
-    CVM_AUTO(archive_read_free) struct archive *a = archive_read_new();
+    if (cvm_archive_lib_load(err) < 0)
+        return -CVM_E_UNSUPPORTED;
+    CVM_AUTO(sym_archive_read_free) struct archive *a = sym_archive_read_new();
     if (!a)
         return cvm_error_set_errno(err, ENOMEM, "%s", s->display);
-    if (archive_read_support_format_cpio(a) != ARCHIVE_OK ||
-        archive_read_open_memory(a, s->d, s->len) != ARCHIVE_OK) {
-        const char *msg = archive_error_string(a);
+    if (sym_archive_read_support_format_cpio(a) != ARCHIVE_OK ||
+        sym_archive_read_open_memory(a, s->d, s->len) != ARCHIVE_OK) {
+        const char *msg = sym_archive_error_string(a);
         return cvm_error_set(err, CVM_E_FORMAT, "%s: libarchive cannot open it: %s", s->display,
                              msg ? msg : "unknown error");
     }
     for (size_t i = 0;; i++) {
         struct archive_entry *ae = NULL;
-        int r = archive_read_next_header(a, &ae);
+        int r = sym_archive_read_next_header(a, &ae);
         if (r == ARCHIVE_EOF && i == s->n)
             return 0;
         if (r == ARCHIVE_EOF)
             return cvm_error_set(err, CVM_E_FORMAT,
                                  "%s: libarchive ends after entry %zu, before TRAILER!!!",
                                  s->display, i);
-        const char *msg = archive_error_string(a);
+        const char *msg = sym_archive_error_string(a);
         if (r != ARCHIVE_OK && i == s->n)
             return cvm_error_set(err, CVM_E_FORMAT, "%s: libarchive at TRAILER!!!: %s", s->display,
                                  msg ? msg : "unknown error");
@@ -729,22 +732,22 @@ static int check_libarchive(const struct scan *s, struct cvm_error **err)
         if (r != ARCHIVE_OK)
             return check_fail(s, err, CVM_E_FORMAT, i + 1, e, "libarchive: %s",
                               msg ? msg : "unknown error");
-        if (archive_format(a) != ARCHIVE_FORMAT_CPIO_SVR4_NOCRC)
+        if (sym_archive_format(a) != ARCHIVE_FORMAT_CPIO_SVR4_NOCRC)
             return check_fail(s, err, CVM_E_FORMAT, i + 1, e, "%s is not newc",
-                              archive_format_name(a));
-        const char *path = archive_entry_pathname(ae);
-        const char *target = archive_entry_symlink(ae);
+                              sym_archive_format_name(a));
+        const char *path = sym_archive_entry_pathname(ae);
+        const char *target = sym_archive_entry_symlink(ae);
         const char *what = NULL;
         if (!path || strlen(path) != e->name_len || memcmp(path, e->name, e->name_len) != 0)
             what = "name";
-        else if ((uint32_t)archive_entry_filetype(ae) != (e->mode & S_IFMT))
+        else if ((uint32_t)sym_archive_entry_filetype(ae) != (e->mode & S_IFMT))
             what = "type";
-        else if (archive_entry_hardlink(ae))
+        else if (sym_archive_entry_hardlink(ae))
             what = "hard link";
         else if ((e->mode & S_IFMT) == S_IFLNK &&
                  (!target || strlen(target) != e->size || memcmp(target, e->data, e->size) != 0))
             what = "symlink target";
-        else if ((e->mode & S_IFMT) != S_IFLNK && archive_entry_size(ae) != (la_int64_t)e->size)
+        else if ((e->mode & S_IFMT) != S_IFLNK && sym_archive_entry_size(ae) != (la_int64_t)e->size)
             what = "size";
         if (what)
             return check_fail(s, err, CVM_E_FORMAT, i + 1, e, "libarchive reads another %s", what);

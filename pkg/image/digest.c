@@ -1,15 +1,8 @@
-/* SHA-256 digests through libcrypto's EVP interface (which uses the CPU's SHA extensions). */
-#include <errno.h>
-#include <openssl/evp.h>
-#include <stdio.h>
+/* SHA-256 digests: parsing, formatting, one-shot and streaming hashing. */
 #include <string.h>
-#include <unistd.h>
 
 #include "base.h"
 #include "digest.h"
-
-/* 1 MiB reads measured fastest for read + hash here (bench/bench-image.sh). */
-#define DIGEST_READ_CHUNK (1u << 20)
 
 static int hexval(char c)
 {
@@ -76,88 +69,12 @@ int cvm_digest_equal(const struct cvm_digest *a, const struct cvm_digest *b)
     return memcmp(a->bytes, b->bytes, CVM_DIGEST_LEN) == 0;
 }
 
-struct cvm_hasher {
-    EVP_MD_CTX *ctx;
-};
-
-static const EVP_MD *sha256_md(void)
-{
-    /* Fetched once: implicit fetches by name cost a lock and a lookup per digest. */
-    static EVP_MD *md;
-    EVP_MD *m = __atomic_load_n(&md, __ATOMIC_ACQUIRE);
-    if (!m) {
-        m = EVP_MD_fetch(NULL, "SHA256", NULL);
-        EVP_MD *expected = NULL;
-        if (m && !__atomic_compare_exchange_n(&md, &expected, m, 0, __ATOMIC_ACQ_REL,
-                                              __ATOMIC_ACQUIRE)) {
-            EVP_MD_free(m);
-            m = expected;
-        }
-    }
-    return m;
-}
-
-struct cvm_hasher *cvm_hasher_new(void)
-{
-    struct cvm_hasher *h = calloc(1, sizeof(*h));
-    if (!h)
-        return NULL;
-    h->ctx = EVP_MD_CTX_new();
-    if (!h->ctx || !sha256_md() || !EVP_DigestInit_ex(h->ctx, sha256_md(), NULL)) {
-        cvm_hasher_free(h);
-        return NULL;
-    }
-    return h;
-}
-
-void cvm_hasher_update(struct cvm_hasher *h, const void *data, size_t len)
-{
-    EVP_DigestUpdate(h->ctx, data, len);
-}
-
 void cvm_hasher_final(struct cvm_hasher *h, struct cvm_digest *ret)
 {
-    unsigned int n = 0;
-    EVP_DigestFinal_ex(h->ctx, ret->bytes, &n);
-    EVP_DigestInit_ex(h->ctx, sha256_md(), NULL);
-}
-
-void cvm_hasher_free(struct cvm_hasher *h)
-{
-    if (!h)
-        return;
-    EVP_MD_CTX_free(h->ctx);
-    free(h);
+    cvm_hasher_final_bytes(h, ret->bytes);
 }
 
 void cvm_digest_of(const void *data, size_t len, struct cvm_digest *ret)
 {
-    unsigned int n = 0;
-    EVP_Digest(data, len, ret->bytes, &n, sha256_md(), NULL);
-}
-
-CVM_DEFINE_CLEANUP(struct cvm_hasher *, cvm_hasher_free)
-
-int cvm_digest_fd(int fd, struct cvm_digest *ret, uint64_t *ret_size, struct cvm_error **err)
-{
-    CVM_AUTO(cvm_hasher_free) struct cvm_hasher *h = cvm_hasher_new();
-    CVM_AUTOFREE uint8_t *chunk = malloc(DIGEST_READ_CHUNK);
-    if (!h || !chunk)
-        return cvm_error_set_errno(err, ENOMEM, "cannot hash");
-    uint64_t total = 0;
-    for (;;) {
-        ssize_t n = read(fd, chunk, DIGEST_READ_CHUNK);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return cvm_error_set_errno(err, errno, "cannot read");
-        if (n == 0)
-            break;
-        cvm_hasher_update(h, chunk, (size_t)n);
-        total += (uint64_t)n;
-    }
-    cvm_hasher_final(h, ret);
-    if (ret_size)
-        *ret_size = total;
-    return 0;
+    cvm_sha256(data, len, ret->bytes);
 }

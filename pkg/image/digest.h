@@ -5,9 +5,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sha256.h"
+
 struct cvm_error;
 
-#define CVM_DIGEST_LEN 32
+#define CVM_DIGEST_LEN CVM_SHA256_LEN
 #define CVM_DIGEST_HEX_LEN 64
 /* "sha256:" + hex + NUL */
 #define CVM_DIGEST_STR_SIZE (7 + CVM_DIGEST_HEX_LEN + 1)
@@ -31,13 +33,8 @@ int cvm_digest_equal(const struct cvm_digest *a, const struct cvm_digest *b);
 /* SHA-256 of a buffer. */
 void cvm_digest_of(const void *data, size_t len, struct cvm_digest *ret);
 
-/* Streaming SHA-256; _new fails only when out of memory (NULL). */
-struct cvm_hasher;
-struct cvm_hasher *cvm_hasher_new(void);
-void cvm_hasher_update(struct cvm_hasher *h, const void *data, size_t len);
-/* Finishes the digest; the hasher may then be freed or reused from the start. */
+/* Finishes a streaming SHA-256 (sha256.h) into a digest; the hasher may be reused. */
 void cvm_hasher_final(struct cvm_hasher *h, struct cvm_digest *ret);
-void cvm_hasher_free(struct cvm_hasher *h);
 
 /* Hashes everything readable from fd (from its current offset) and counts the bytes. */
 int cvm_digest_fd(int fd, struct cvm_digest *ret, uint64_t *ret_size, struct cvm_error **err);

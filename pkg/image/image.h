@@ -5,6 +5,7 @@
 
 #include "cpio.h"
 #include "digest.h"
+#include "image-check.h"
 #include "layout-tar.h"
 #include "manifest.h"
 #include "policy.h"

@@ -2,8 +2,7 @@
  * extractor that admits only the layout's own names and verifies each blob while streaming it. */
 #include "layout-tar.h"
 
-#include <archive.h>
-#include <archive_entry.h>
+#include "archive-lib.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -150,7 +149,7 @@ static la_ssize_t sink_write(struct archive *a, void *opaque, const void *buf, s
             continue;
         if (n <= 0) {
             s->write_errno = n < 0 ? errno : EIO;
-            archive_set_error(a, s->write_errno, "write failed");
+            sym_archive_set_error(a, s->write_errno, "write failed");
             return -1;
         }
         done += (size_t)n;
@@ -164,7 +163,8 @@ static int write_failed(struct archive *a, const struct tar_sink *s, const char 
     if (s->write_errno)
         return cvm_error_set_errno(err, s->write_errno, "tar '%s': cannot write", display);
     return cvm_error_set(err, CVM_E_SYSTEM, "tar '%s': cannot write: %s", display,
-                         archive_error_string(a) ? archive_error_string(a) : "unknown error");
+                         sym_archive_error_string(a) ? sym_archive_error_string(a)
+                                                     : "unknown error");
 }
 
 static int cmp_digest(const void *a, const void *b)
@@ -229,18 +229,18 @@ static int check_write_members(const char *display, const struct cvm_tar_member 
 static int write_header(struct archive *a, const struct tar_sink *s, const char *display,
                         const char *name, bool dir, int64_t size, struct cvm_error **err)
 {
-    struct archive_entry *e = archive_entry_new();
+    struct archive_entry *e = sym_archive_entry_new();
     if (!e)
         return cvm_error_set_errno(err, ENOMEM, "tar '%s'", display);
-    archive_entry_set_pathname(e, name);
-    archive_entry_set_filetype(e, dir ? AE_IFDIR : AE_IFREG);
-    archive_entry_set_perm(e, dir ? 0755 : 0644);
-    archive_entry_set_size(e, size);
-    archive_entry_set_mtime(e, 0, 0);
-    archive_entry_set_uid(e, 0);
-    archive_entry_set_gid(e, 0);
-    int r = archive_write_header(a, e);
-    archive_entry_free(e);
+    sym_archive_entry_set_pathname(e, name);
+    sym_archive_entry_set_filetype(e, dir ? AE_IFDIR : AE_IFREG);
+    sym_archive_entry_set_perm(e, dir ? 0755 : 0644);
+    sym_archive_entry_set_size(e, size);
+    sym_archive_entry_set_mtime(e, 0, 0);
+    sym_archive_entry_set_uid(e, 0);
+    sym_archive_entry_set_gid(e, 0);
+    int r = sym_archive_write_header(a, e);
+    sym_archive_entry_free(e);
     return r == ARCHIVE_OK ? 0 : write_failed(a, s, display, err);
 }
 
@@ -249,7 +249,7 @@ static int write_data(struct archive *a, const struct tar_sink *s, const char *d
 {
     const char *p = data;
     while (len > 0) {
-        la_ssize_t w = archive_write_data(a, p, len);
+        la_ssize_t w = sym_archive_write_data(a, p, len);
         if (w <= 0)
             return write_failed(a, s, display, err);
         p += w;
@@ -306,9 +306,9 @@ static int write_archive(struct archive *a, struct tar_sink *s, const char *disp
 {
     /* pax restricted: plain ustar headers unless a value does not fit (a blob >= 8 GiB).
      * One byte per last block: no padding to the 10 KiB record, whatever out_fd is. */
-    if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
-        archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
-        archive_write_open(a, s, NULL, sink_write, NULL) != ARCHIVE_OK)
+    if (sym_archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+        sym_archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
+        sym_archive_write_open(a, s, NULL, sink_write, NULL) != ARCHIVE_OK)
         return write_failed(a, s, display, err);
     static const char *const dirs[] = {"blobs/", BLOB_PREFIX};
     for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
@@ -325,19 +325,19 @@ static int write_archive(struct archive *a, struct tar_sink *s, const char *disp
         if (r < 0)
             return r;
     }
-    return archive_write_close(a) == ARCHIVE_OK ? 0 : write_failed(a, s, display, err);
+    return sym_archive_write_close(a) == ARCHIVE_OK ? 0 : write_failed(a, s, display, err);
 }
 
 int cvm_tar_write(int out_fd, const char *display, const struct cvm_tar_member *members, size_t n,
                   struct cvm_error **err)
 {
     int r = check_write_members(display, members, n, err);
-    if (r < 0)
+    if (r < 0 || (r = cvm_archive_lib_load(err)) < 0)
         return r;
     CVM_AUTOFREE uint8_t *chunk = malloc(TAR_CHUNK);
-    struct archive *a = archive_write_new();
+    struct archive *a = sym_archive_write_new();
     if (!chunk || !a) {
-        archive_write_free(a);
+        sym_archive_write_free(a);
         return cvm_error_set_errno(err, ENOMEM, "tar '%s'", display);
     }
     struct tar_sink sink = {.fd = out_fd};
@@ -345,8 +345,8 @@ int cvm_tar_write(int out_fd, const char *display, const struct cvm_tar_member *
     /* After a failure, closing must not pad the entry and add an end marker: a reader would
      * take the cut archive for a whole one. */
     if (r < 0)
-        archive_write_fail(a);
-    archive_write_free(a);
+        sym_archive_write_fail(a);
+    sym_archive_write_free(a);
     return r;
 }
 
@@ -380,7 +380,7 @@ static la_ssize_t source_read(struct archive *a, void *opaque, const void **ret_
         while (n < 0 && errno == EINTR);
         if (n < 0) {
             s->read_errno = errno;
-            archive_set_error(a, errno, "read failed");
+            sym_archive_set_error(a, errno, "read failed");
             return -1;
         }
         *ret_buf = s->buf;
@@ -455,7 +455,7 @@ static int read_failed(struct extract *x, const char *shown, struct cvm_error **
     if (x->src.eof)
         snprintf(why, sizeof(why), "truncated");
     else
-        show(archive_error_string(x->a) ? archive_error_string(x->a) : "unreadable", why);
+        show(sym_archive_error_string(x->a) ? sym_archive_error_string(x->a) : "unreadable", why);
     if (shown)
         return cvm_error_set(err, CVM_E_FORMAT, "tar '%s': member '%s': %s", x->display, shown,
                              why);
@@ -536,7 +536,7 @@ static int copy_data(struct extract *x, int fd, enum member_kind kind, const cha
 {
     uint64_t got = 0;
     for (;;) {
-        la_ssize_t n = archive_read_data(x->a, x->chunk, TAR_CHUNK);
+        la_ssize_t n = sym_archive_read_data(x->a, x->chunk, TAR_CHUNK);
         if (n < 0)
             return read_failed(x, shown, err);
         if (n == 0)
@@ -616,9 +616,9 @@ static int extract_file(struct extract *x, enum member_kind kind, const char *sh
 
 static const char *type_problem(struct archive_entry *e)
 {
-    if (archive_entry_hardlink(e))
+    if (sym_archive_entry_hardlink(e))
         return "is a hard link";
-    switch (archive_entry_filetype(e)) {
+    switch (sym_archive_entry_filetype(e)) {
     case AE_IFREG: break;
     case AE_IFDIR: break;
     case AE_IFLNK: return "is a symbolic link";
@@ -628,7 +628,7 @@ static const char *type_problem(struct archive_entry *e)
     case AE_IFSOCK: return "is a socket";
     default: return "has an unsupported type";
     }
-    if (archive_entry_sparse_count(e) > 0)
+    if (sym_archive_entry_sparse_count(e) > 0)
         return "is a sparse file";
     return NULL;
 }
@@ -636,9 +636,9 @@ static const char *type_problem(struct archive_entry *e)
 static int extract_member(struct extract *x, struct archive_entry *e, struct cvm_error **err)
 {
     char shown[SHOW_SIZE];
-    const char *name = archive_entry_pathname(e);
+    const char *name = sym_archive_entry_pathname(e);
     if (!name)
-        name = archive_entry_pathname_utf8(e);
+        name = sym_archive_entry_pathname_utf8(e);
     if (!name)
         return cvm_error_set(err, CVM_E_FORMAT, "tar '%s': member %zu: unreadable name", x->display,
                              x->members);
@@ -650,15 +650,15 @@ static int extract_member(struct extract *x, struct archive_entry *e, struct cvm
         why = type_problem(e);
     if (!why)
         why = classify(name, &kind, NULL, hex);
-    if (!why && kind_is_dir(kind) && archive_entry_filetype(e) != AE_IFDIR)
+    if (!why && kind_is_dir(kind) && sym_archive_entry_filetype(e) != AE_IFDIR)
         why = "must be a folder";
-    if (!why && !kind_is_dir(kind) && archive_entry_filetype(e) != AE_IFREG)
+    if (!why && !kind_is_dir(kind) && sym_archive_entry_filetype(e) != AE_IFREG)
         why = "must be a regular file";
     if (!why && kind != KIND_BLOB && x->seen[kind])
         why = "duplicate member";
-    if (!why && !archive_entry_size_is_set(e))
+    if (!why && !sym_archive_entry_size_is_set(e))
         why = "has no size";
-    if (!why && kind_is_dir(kind) && archive_entry_size(e) != 0)
+    if (!why && kind_is_dir(kind) && sym_archive_entry_size(e) != 0)
         why = "folder entry carries data";
     if (why)
         return cvm_error_set(err, CVM_E_FORMAT, "tar '%s': member '%s': %s", x->display, shown,
@@ -671,7 +671,7 @@ static int extract_member(struct extract *x, struct archive_entry *e, struct cvm
         return make_dirs(x, kind == KIND_SHA256, err);
 
     /* Sizes are checked from the header, before a byte of data is read or written. */
-    uint64_t size = archive_entry_size(e) < 0 ? 0 : (uint64_t)archive_entry_size(e);
+    uint64_t size = sym_archive_entry_size(e) < 0 ? 0 : (uint64_t)sym_archive_entry_size(e);
     uint64_t max = kind == KIND_BLOB ? x->max_blob : CVM_TAR_MAX_META;
     if (size > max)
         return cvm_error_set(err, CVM_E_LIMIT,
@@ -698,21 +698,21 @@ static int sync_dir(struct extract *x, int dirfd, const char *path, struct cvm_e
 
 static int extract_run(struct extract *x, struct cvm_error **err)
 {
-    if (archive_read_support_filter_none(x->a) != ARCHIVE_OK ||
-        archive_read_support_format_tar(x->a) != ARCHIVE_OK)
+    if (sym_archive_read_support_filter_none(x->a) != ARCHIVE_OK ||
+        sym_archive_read_support_format_tar(x->a) != ARCHIVE_OK)
         return cvm_error_set(err, CVM_E_SYSTEM, "tar '%s': %s", x->display,
-                             archive_error_string(x->a));
-    if (archive_read_open(x->a, &x->src, NULL, source_read, NULL) != ARCHIVE_OK)
+                             sym_archive_error_string(x->a));
+    if (sym_archive_read_open(x->a, &x->src, NULL, source_read, NULL) != ARCHIVE_OK)
         return read_failed(x, NULL, err);
     x->opened = true;
     for (;;) {
-        int64_t before = archive_filter_bytes(x->a, 0);
+        int64_t before = sym_archive_filter_bytes(x->a, 0);
         struct archive_entry *e = NULL;
-        int r = archive_read_next_header(x->a, &e);
+        int r = sym_archive_read_next_header(x->a, &e);
         if (r == ARCHIVE_EOF) {
             /* libarchive takes input ending on a header boundary for the end; a cut archive
              * ends the same way, so insist on the zero block. */
-            if (archive_filter_bytes(x->a, 0) == before) {
+            if (sym_archive_filter_bytes(x->a, 0) == before) {
                 if (x->src.total == 0)
                     return cvm_error_set(err, CVM_E_FORMAT, "tar '%s': empty file", x->display);
                 return cvm_error_set(err, CVM_E_FORMAT,
@@ -729,7 +729,7 @@ static int extract_run(struct extract *x, struct cvm_error **err)
         r = extract_member(x, e, err);
         if (r < 0)
             return r;
-        if (archive_read_data_skip(x->a) != ARCHIVE_OK)
+        if (sym_archive_read_data_skip(x->a) != ARCHIVE_OK)
             return read_failed(x, NULL, err);
     }
     if (!x->seen[KIND_OCI_LAYOUT])
@@ -749,6 +749,8 @@ static int extract_run(struct extract *x, struct cvm_error **err)
 static int extract(struct tar_source *src, const char *display, int staging_dirfd,
                    const struct cvm_tar_limits *lim, struct cvm_error **err)
 {
+    if (cvm_archive_lib_load(err) < 0)
+        return -CVM_E_UNSUPPORTED;
     struct extract x = {
         .src = *src,
         .display = display,
@@ -759,7 +761,7 @@ static int extract(struct tar_source *src, const char *display, int staging_dirf
         .max_total = lim && lim->max_total_bytes ? lim->max_total_bytes : CVM_TAR_DEFAULT_MAX_TOTAL,
         .chunk = malloc(TAR_CHUNK),
         .hasher = cvm_hasher_new(),
-        .a = archive_read_new(),
+        .a = sym_archive_read_new(),
     };
     if (x.src.fd >= 0)
         x.src.buf = malloc(TAR_CHUNK);
@@ -768,7 +770,7 @@ static int extract(struct tar_source *src, const char *display, int staging_dirf
         r = cvm_error_set_errno(err, ENOMEM, "tar '%s'", display);
     else
         r = extract_run(&x, err);
-    archive_read_free(x.a);
+    sym_archive_read_free(x.a);
     cvm_hasher_free(x.hasher);
     free(x.chunk);
     free(x.src.buf);

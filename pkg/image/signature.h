@@ -55,9 +55,4 @@ int cvm_image_verify_policy(struct cvm_store *s, const struct cvm_policy *p, con
                             const char *tag, const struct cvm_digest *image, const char **ret_scope,
                             struct cvm_error **err);
 
-/* Re-hashes the manifest, its config and every layer (or, for an index, every manifest it
- * lists) against their descriptors; counts blobs and bytes. */
-int cvm_image_check_blobs(struct cvm_store *s, const struct cvm_descriptor *image,
-                          uint64_t *ret_blobs, uint64_t *ret_bytes, struct cvm_error **err);
-
 #endif

@@ -202,7 +202,6 @@ int cvm_deployment_create(const struct cvm_deploy_spec *spec, struct cvm_deploym
     int r = check_spec(spec, err);
     if (r < 0)
         return r;
-    cvm_loader_init();
     struct cvm_deployment *d = calloc(1, sizeof(*d));
     if (!d || !(d->vms = calloc(spec->n_vms, sizeof(*d->vms)))) {
         free(d);

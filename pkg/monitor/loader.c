@@ -4,12 +4,9 @@
 
 #include <elf.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/mman.h>
-
-#include <openssl/evp.h>
 
 #include "base.h"
 
@@ -432,28 +429,6 @@ static uint64_t find_symbol(const struct cvm_elf_image *img, uintptr_t base,
         return 0;
     }
     return 0;
-}
-
-/* OpenSSL 3 sets up its providers on the first digest of a process (~2 ms here): do that
- * once, up front, and keep the fetched algorithm. */
-static EVP_MD *sha256_md;
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-
-static void sha256_fetch(void)
-{
-    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
-void cvm_loader_init(void)
-{
-    pthread_once(&sha256_once, sha256_fetch);
-}
-
-void cvm_sha256(const void *data, size_t len, uint8_t out[CVM_SHA256_LEN])
-{
-    cvm_loader_init();
-    unsigned int n = CVM_SHA256_LEN;
-    EVP_Digest(data, len, out, &n, sha256_md ? sha256_md : EVP_sha256(), NULL);
 }
 
 static void measure_span(uintptr_t base, uint64_t span, uint8_t out[CVM_SHA256_LEN])

@@ -51,11 +51,6 @@ struct cvm_elf_loaded {
     size_t n_relocs;          /* relocations applied */
 };
 
-/* One-time process set-up of the loader (the digest), so no deploy is charged for it. */
-void cvm_loader_init(void);
-/* SHA-256 with the algorithm fetched once by cvm_loader_init. */
-void cvm_sha256(const void *data, size_t len, uint8_t out[CVM_SHA256_LEN]);
-
 int cvm_elf_parse(const uint8_t *file, size_t len, const char *name, struct cvm_elf_image *ret,
                   struct cvm_error **err);
 

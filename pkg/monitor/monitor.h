@@ -12,7 +12,7 @@
 struct cvm_buf;
 struct cvm_error;
 
-#define CVM_SHA256_LEN 32
+#include "sha256.h"
 #define CVM_CALLBACK_MONITOR (-1) /* callback_out target: the monitor itself */
 #define CVM_WAIT_JOIN (-1)        /* wait_seconds: join this cVM before starting the next */
 #define CVM_CAPFILE_NAME_MAX CVM_HOSTCALL_NAME_MAX

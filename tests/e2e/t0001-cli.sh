@@ -26,6 +26,21 @@ see 'cvmctl monitor --help'
 expect "monitor bad timeout" 125 "" "cvmctl: --timeout takes 1 to 86400 seconds, not 'soon'
 see 'cvmctl monitor --help'
 " -- "$CVMCTL" monitor -y x.yaml --timeout soon
+expect "--root without a folder" 125 "" "cvmctl: option '--root' needs a folder
+see 'cvmctl --help'
+" -- "$CVMCTL" --root
+expect "--root= empty" 125 "" "cvmctl: '--root' needs a folder
+see 'cvmctl --help'
+" -- "$CVMCTL" --root= images
+expect "--log-level without a level" 125 "" "cvmctl: option '--log-level' needs a level
+see 'cvmctl --help'
+" -- "$CVMCTL" --log-level
+expect "--log-level unknown" 125 "" "cvmctl: unknown log level 'loud' (error, warn, info or debug)
+see 'cvmctl --help'
+" -- "$CVMCTL" --log-level=loud version
+expect "global options in any order" 0 "cvmctl version 0.1.0
+monitor backend: inproc
+" "" -- "$CVMCTL" --log-level debug --root "$TMP/r" --log-level=error version
 expect "help for unknown command" 125 "" "cvmctl: 'nope' is not a cvmctl command
 see 'cvmctl help --help'
 " -- "$CVMCTL" help nope

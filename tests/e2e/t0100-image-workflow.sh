@@ -108,6 +108,10 @@ expect "sign prints the signed digest and key" 0 "signed localhost/hello@$digest
 size=$(python3 -c "import json; m = json.load(open('$TMP/raw')); print(sum(d['size'] for d in [m['config']] + m['layers']) + $(stat -c %s "$(blob "$digest")"))")
 expect "verify checks the signature and every blob" 0 "verified localhost/hello@$digest: signed by key sha256:$fp; 4 blobs, $size bytes checked
 " "" -- "$CVMCTL" verify --key "$TMP/signer.pub" hello
+"$CVMCTL" --log-level debug verify --key "$TMP/signer.pub" hello >/dev/null 2>"$TMP/debug.log"
+check "verify's debug log times the blob check" \
+    grep -Eqx "cvmctl: debug: checked 4 blobs, $size bytes in [0-9]+\.[0-9] ms \([0-9]+\.[0-9]{2} GB/s\)" \
+    "$TMP/debug.log"
 sig=$(skopeo inspect --raw "oci:$CVMCTL_ROOT:localhost/hello:sha256-${digest#sha256:}.sig")
 python3 - "$CVMCTL_ROOT" "$TMP" <<PY
 import base64, json, sys

@@ -1,0 +1,20 @@
+/* SHA-256, the one hash of images, measurements and signatures' payloads. */
+#ifndef CVM_BASE_SHA256_H
+#define CVM_BASE_SHA256_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CVM_SHA256_LEN 32
+
+void cvm_sha256(const void *data, size_t len, uint8_t out[CVM_SHA256_LEN]);
+
+/* Streaming SHA-256; _new fails only when out of memory (NULL). */
+struct cvm_hasher;
+struct cvm_hasher *cvm_hasher_new(void);
+void cvm_hasher_update(struct cvm_hasher *h, const void *data, size_t len);
+/* Finishes the digest into out; the hasher may then be freed or reused from the start. */
+void cvm_hasher_final_bytes(struct cvm_hasher *h, uint8_t out[CVM_SHA256_LEN]);
+void cvm_hasher_free(struct cvm_hasher *h);
+
+#endif
