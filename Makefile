@@ -11,11 +11,13 @@ BUILD ?= build
 CC ?= cc
 SANITIZE ?=
 PKGS := yaml-0.1 libcrypto libzstd jansson
-# Opened with dlopen() by the commands that need it (pkg/base/dlib.h): headers only at build
-# time, and its soname, read from the library itself, so headers and library agree.
-LAZY_PKGS := libarchive
-LIBARCHIVE_SONAME := $(shell objdump -p "$$($(CC) -print-file-name=libarchive.so)" 2>/dev/null | \
-                       awk '$$1 == "SONAME" { print $$2 }')
+# Opened with dlopen() by the commands that need them (pkg/base/dlib.h): headers only at build
+# time, and their sonames, read from the libraries themselves, so headers and library agree.
+LAZY_PKGS := libarchive libcurl
+soname = $(shell objdump -p "$$($(CC) -print-file-name=$(1))" 2>/dev/null | \
+           awk '$$1 == "SONAME" { print $$2 }')
+LIBARCHIVE_SONAME := $(call soname,libarchive.so)
+LIBCURL_SONAME := $(call soname,libcurl.so)
 
 WARN := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla \
         -Wwrite-strings -fno-common
@@ -25,7 +27,8 @@ endif
 
 SAN_FLAGS := $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(LAZY_PKGS) 2>/dev/null) \
-             $(if $(LIBARCHIVE_SONAME),-DCVM_LIBARCHIVE_SONAME='"$(LIBARCHIVE_SONAME)"')
+             $(if $(LIBARCHIVE_SONAME),-DCVM_LIBARCHIVE_SONAME='"$(LIBARCHIVE_SONAME)"') \
+             $(if $(LIBCURL_SONAME),-DCVM_LIBCURL_SONAME='"$(LIBCURL_SONAME)"')
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 INCLUDES := -Ipkg/base -Ipkg/image -Ipkg/monitor -Ipkg/runtime
 CFLAGS ?= -O2 -g

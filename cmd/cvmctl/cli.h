@@ -6,6 +6,10 @@
 
 struct cvm_error;
 
+#ifndef CVMCTL_VERSION
+#define CVMCTL_VERSION "0.1.0"
+#endif
+
 /* Exit codes (specs/cli.md §1); anything else is the workload's own code. */
 enum {
     CVMCTL_EXIT_OK = 0,
@@ -28,8 +32,12 @@ extern const struct cvmctl_command cvmctl_cmd_images;
 extern const struct cvmctl_command cvmctl_cmd_inspect;
 extern const struct cvmctl_command cvmctl_cmd_keygen;
 extern const struct cvmctl_command cvmctl_cmd_load;
+extern const struct cvmctl_command cvmctl_cmd_login;
+extern const struct cvmctl_command cvmctl_cmd_logout;
 extern const struct cvmctl_command cvmctl_cmd_measure;
 extern const struct cvmctl_command cvmctl_cmd_monitor;
+extern const struct cvmctl_command cvmctl_cmd_pull;
+extern const struct cvmctl_command cvmctl_cmd_push;
 extern const struct cvmctl_command cvmctl_cmd_rmi;
 extern const struct cvmctl_command cvmctl_cmd_save;
 extern const struct cvmctl_command cvmctl_cmd_sign;

@@ -5,10 +5,6 @@
 #include "cli.h"
 #include "monitor.h"
 
-#ifndef CVMCTL_VERSION
-#define CVMCTL_VERSION "0.1.0"
-#endif
-
 static const char *const version_usage[] = {
     "cvmctl version",
     "",

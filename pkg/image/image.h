@@ -3,13 +3,16 @@
 #ifndef CVM_IMAGE_H
 #define CVM_IMAGE_H
 
+#include "auth-challenge.h"
 #include "cpio.h"
+#include "credentials.h"
 #include "digest.h"
 #include "image-check.h"
 #include "layout-tar.h"
 #include "manifest.h"
 #include "policy.h"
 #include "reference.h"
+#include "registry.h"
 #include "sign.h"
 #include "signature.h"
 #include "store.h"
