@@ -136,8 +136,8 @@ static int login_run(int argc, char **argv)
             return cvmctl_option_error(&cvmctl_cmd_login, c, argv);
         }
     }
-    const char *misuse = optind != argc - 1            ? "expected one registry"
-                         : !user                        ? "--username is required"
+    const char *misuse = optind != argc - 1 ? "expected one registry"
+                         : !user            ? "--username is required"
                          : given_password && password_stdin
                              ? "--password and --password-stdin exclude each other"
                          : ro.o.username ? "--creds does not apply to login: use --username"
@@ -154,8 +154,7 @@ static int login_run(int argc, char **argv)
     if (res == 0 && given_password && !(password = strdup(given_password)))
         res = cvm_error_set_errno(&err, ENOMEM, "cannot allocate");
     else if (res == 0 && !given_password)
-        res = read_password(STDIN_FILENO, !password_stdin && isatty(STDIN_FILENO), &password,
-                            &err);
+        res = read_password(STDIN_FILENO, !password_stdin && isatty(STDIN_FILENO), &password, &err);
     CVM_AUTO(cvm_registry_free) struct cvm_registry *r = NULL;
     if (res == 0) {
         ro.o.username = user;

@@ -84,7 +84,9 @@ static int pull_run(int argc, char **argv)
             }
             break;
         case 'h': cvmctl_print_usage(stdout, &cvmctl_cmd_pull); return CVMCTL_EXIT_OK;
-        default: cvmctl_registry_opts_release(&ro); return cvmctl_option_error(&cvmctl_cmd_pull, c, argv);
+        default:
+            cvmctl_registry_opts_release(&ro);
+            return cvmctl_option_error(&cvmctl_cmd_pull, c, argv);
         }
     }
     if (optind != argc - 1) {

@@ -46,7 +46,9 @@ static int push_run(int argc, char **argv)
         switch (c) {
         case 'q': quiet = true; break;
         case 'h': cvmctl_print_usage(stdout, &cvmctl_cmd_push); return CVMCTL_EXIT_OK;
-        default: cvmctl_registry_opts_release(&ro); return cvmctl_option_error(&cvmctl_cmd_push, c, argv);
+        default:
+            cvmctl_registry_opts_release(&ro);
+            return cvmctl_option_error(&cvmctl_cmd_push, c, argv);
         }
     }
     if (optind != argc - 1 && optind != argc - 2) {

@@ -22,8 +22,8 @@ void cvmctl_registry_opts_release(struct cvmctl_registry_opts *ro)
     ro->creds_user = NULL;
 }
 
-int cvmctl_registry_option(struct cvmctl_registry_opts *ro, const struct cvmctl_command *cmd,
-                           int c, const char *arg)
+int cvmctl_registry_option(struct cvmctl_registry_opts *ro, const struct cvmctl_command *cmd, int c,
+                           const char *arg)
 {
     switch (c) {
     case REGISTRY_OPT_TLS_VERIFY:
@@ -38,9 +38,7 @@ int cvmctl_registry_option(struct cvmctl_registry_opts *ro, const struct cvmctl_
             return -1;
         }
         return 1;
-    case REGISTRY_OPT_CERT_DIR:
-        ro->o.http.cert_dir = arg;
-        return 1;
+    case REGISTRY_OPT_CERT_DIR: ro->o.http.cert_dir = arg; return 1;
     case REGISTRY_OPT_AUTHFILE:
         ro->authfile = arg;
         ro->auth_files[0] = arg;
@@ -59,8 +57,7 @@ int cvmctl_registry_option(struct cvmctl_registry_opts *ro, const struct cvmctl_
         ro->o.password = colon ? colon + 1 : "";
         return 1;
     }
-    default:
-        return 0;
+    default: return 0;
     }
 }
 
@@ -122,9 +119,7 @@ static void on_event(void *data, const struct cvm_transfer_event *ev)
         fprintf(stderr, "%s blob %s (%s) skipped: already exists\n", p->verb, hex,
                 ev->title ? ev->title : "");
         break;
-    case CVM_TRANSFER_BLOB_START:
-        p->total += ev->size;
-        break;
+    case CVM_TRANSFER_BLOB_START: p->total += ev->size; break;
     case CVM_TRANSFER_BLOB_BYTES:
         p->done_bytes += ev->bytes;
         if (p->tty && seconds_since(&p->last_draw) > 0.1)

@@ -27,12 +27,12 @@ enum {
     }
 
 #define CVMCTL_REGISTRY_USAGE                                                                      \
-    "  --tls-verify=<bool>    check the registry's TLS certificate (default true); false",     \
-        "                         also allows plain HTTP",                                     \
-        "  --cert-dir <dir>       trust the CA certificates (*.crt) in <dir> too",               \
-        "  --authfile <file>      credentials file (default: $REGISTRY_AUTH_FILE, then",         \
-        "                         ~/.config/cvmctl/auth.json, containers' auth.json, docker's",  \
-        "                         config.json)",                                                 \
+    "  --tls-verify=<bool>    check the registry's TLS certificate (default true); false",         \
+        "                         also allows plain HTTP",                                         \
+        "  --cert-dir <dir>       trust the CA certificates (*.crt) in <dir> too",                 \
+        "  --authfile <file>      credentials file (default: $REGISTRY_AUTH_FILE, then",           \
+        "                         ~/.config/cvmctl/auth.json, containers' auth.json, docker's",    \
+        "                         config.json)",                                                   \
         "  --creds <user[:pass]>  credentials for this command only"
 
 struct cvmctl_registry_opts {
@@ -46,8 +46,8 @@ void cvmctl_registry_opts_init(struct cvmctl_registry_opts *ro);
 void cvmctl_registry_opts_release(struct cvmctl_registry_opts *ro);
 /* Handles one of the shared options; 1 when c was one, 0 when not, -1 after a misuse
  * message (the command then exits 125). */
-int cvmctl_registry_option(struct cvmctl_registry_opts *ro, const struct cvmctl_command *cmd,
-                           int c, const char *arg);
+int cvmctl_registry_option(struct cvmctl_registry_opts *ro, const struct cvmctl_command *cmd, int c,
+                           const char *arg);
 
 /* Progress printed on stderr: a live table on a terminal, plain lines otherwise, nothing
  * when quiet. */

@@ -370,8 +370,8 @@ int cvm_http_transfer_new(const struct cvm_http_options *o, const struct cvm_htt
         sym_curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
     } else if (o->ca_file || o->cert_dir) {
         r = build_ca_blob(o, &t->ca_blob, err);
-        struct curl_blob blob = {.data = t->ca_blob.data, .len = t->ca_blob.len,
-                                 .flags = CURL_BLOB_NOCOPY};
+        struct curl_blob blob = {
+            .data = t->ca_blob.data, .len = t->ca_blob.len, .flags = CURL_BLOB_NOCOPY};
         if (r == 0)
             sym_curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
     }
@@ -459,8 +459,8 @@ static int finish(struct cvm_http_transfer *t, CURLcode code, struct cvm_http_re
     if (r->location) {
         char *abs = resolve_location(req->url, r->location);
         if (!abs)
-            return cvm_error_set(err, CVM_E_NET, "%s %s: unusable Location '%.200s'",
-                                 req->method, req->url, r->location);
+            return cvm_error_set(err, CVM_E_NET, "%s %s: unusable Location '%.200s'", req->method,
+                                 req->url, r->location);
         free(r->location);
         r->location = abs;
     }

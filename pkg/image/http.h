@@ -20,12 +20,12 @@ struct cvm_hasher;
 #define CVM_HTTP_HEADER_MAX (8u << 10)
 
 struct cvm_http_options {
-    bool tls_verify;           /* false: accept any certificate (--tls-verify=false) */
-    const char *ca_file;       /* PEM CAs trusted besides the system's, or NULL */
-    const char *cert_dir;      /* a folder of *.crt CA files trusted besides them, or NULL */
-    long connect_timeout_ms;   /* 0: 10 s */
-    long stall_timeout_s;      /* a transfer slower than 1 KiB/s for this long fails; 0: 30 s */
-    const char *user_agent;    /* NULL: "cvmctl" */
+    bool tls_verify;         /* false: accept any certificate (--tls-verify=false) */
+    const char *ca_file;     /* PEM CAs trusted besides the system's, or NULL */
+    const char *cert_dir;    /* a folder of *.crt CA files trusted besides them, or NULL */
+    long connect_timeout_ms; /* 0: 10 s */
+    long stall_timeout_s;    /* a transfer slower than 1 KiB/s for this long fails; 0: 30 s */
+    const char *user_agent;  /* NULL: "cvmctl" */
 };
 
 /* Where a 2xx response body goes: a bounded buffer, or a file (with a hash and a bound).
@@ -52,12 +52,12 @@ struct cvm_http_body {
 };
 
 struct cvm_http_request {
-    const char *method;           /* GET, HEAD, POST, PUT, PATCH, DELETE */
+    const char *method; /* GET, HEAD, POST, PUT, PATCH, DELETE */
     const char *url;
-    const char *authorization;    /* the Authorization value, or NULL */
-    const char *const *headers;   /* more "Name: value" lines, NULL-terminated, or NULL */
+    const char *authorization;        /* the Authorization value, or NULL */
+    const char *const *headers;       /* more "Name: value" lines, NULL-terminated, or NULL */
     const struct cvm_http_body *body; /* NULL: none (POST/PUT send an empty one) */
-    struct cvm_http_sink *sink;   /* NULL: a 2xx body is discarded */
+    struct cvm_http_sink *sink;       /* NULL: a 2xx body is discarded */
 };
 
 struct cvm_http_response {
@@ -66,8 +66,8 @@ struct cvm_http_response {
     char *www_authenticate; /* first WWW-Authenticate value, or NULL */
     char *content_type;
     char *docker_content_digest;
-    char *range;            /* the Range response header (upload progress), or NULL */
-    long retry_after_s;     /* -1 when absent or not a number of seconds */
+    char *range;        /* the Range response header (upload progress), or NULL */
+    long retry_after_s; /* -1 when absent or not a number of seconds */
     bool has_content_length;
     uint64_t content_length;
     struct cvm_buf error_body; /* a non-2xx body, at most CVM_HTTP_ERROR_BODY_MAX bytes */

@@ -36,9 +36,11 @@ static void emit(const struct pull *pl, enum cvm_transfer_event_kind kind,
 {
     if (!pl->p || !pl->p->event)
         return;
-    struct cvm_transfer_event ev = {
-        .kind = kind, .digest = d ? &d->digest : NULL, .title = title,
-        .size = d ? d->size : 0, .bytes = bytes};
+    struct cvm_transfer_event ev = {.kind = kind,
+                                    .digest = d ? &d->digest : NULL,
+                                    .title = title,
+                                    .size = d ? d->size : 0,
+                                    .bytes = bytes};
     pl->p->event(pl->p->data, &ev);
 }
 
@@ -53,9 +55,11 @@ static int get_manifest(struct pull *pl, const char *reference, const struct cvm
         return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
     cvm_buf_init(out, CVM_MANIFEST_MAX);
     struct cvm_http_sink sink = {.buf = out, .fd = -1};
-    struct registry_call c = {
-        .method = "GET", .path = path, .scope = pl->scope, .headers = manifest_accept,
-        .sink = &sink};
+    struct registry_call c = {.method = "GET",
+                              .path = path,
+                              .scope = pl->scope,
+                              .headers = manifest_accept,
+                              .sink = &sink};
     struct cvm_http_response resp = {0};
     int res = registry_call(pl->r, &c, &resp, err);
     if (res < 0)
@@ -237,14 +241,14 @@ static int job_judge(struct pull *pl, struct blob_job *j, int result, struct cvm
                              d, (unsigned long long)j->desc->size);
     if (result < 0) {
         if (result != -CVM_E_NET || ++j->attempts >= CVM_REGISTRY_ATTEMPTS) {
-            cvm_error_set(err, (enum cvm_error_class)-result, "blob %s: %s", d,
+            cvm_error_set(err, (enum cvm_error_class) - result, "blob %s: %s", d,
                           e ? e->message : "failed");
             return result;
         }
         char msg[1400];
         snprintf(msg, sizeof(msg), "blob %s: %s; resuming at byte %llu", d,
                  e ? e->message : "failed", (unsigned long long)j->sink.written);
-        registry_backoff(pl->r, j->attempts, 0, msg);
+        registry_backoff(pl->r, j->attempts, -1, msg);
         return 1;
     }
     long st = resp->status;
@@ -253,8 +257,8 @@ static int job_judge(struct pull *pl, struct blob_job *j, int result, struct cvm
     if (st == 200 || st == 206) {
         /* A body shorter than the descriptor with a clean end: ask for the rest. */
         if (++j->attempts >= CVM_REGISTRY_ATTEMPTS)
-            return cvm_error_set(err, CVM_E_NET, "blob %s: the registry sent %llu of %llu bytes",
-                                 d, (unsigned long long)j->sink.written,
+            return cvm_error_set(err, CVM_E_NET, "blob %s: the registry sent %llu of %llu bytes", d,
+                                 (unsigned long long)j->sink.written,
                                  (unsigned long long)j->desc->size);
         return 1;
     }
@@ -329,9 +333,8 @@ static int fetch_blobs(struct pull *pl, const struct cvm_descriptor *const *desc
         res = cvm_http_perform_many(t, k, resp, results, errs, err);
         for (size_t i = 0; i < k; i++) {
             long delay = -1;
-            int judged = res < 0 ? res
-                                 : job_judge(pl, round[i], results[i], errs[i], &resp[i],
-                                             &delay, err);
+            int judged =
+                res < 0 ? res : job_judge(pl, round[i], results[i], errs[i], &resp[i], &delay, err);
             if (judged < 0 && res == 0)
                 res = judged;
             cvm_http_response_release(&resp[i]);
@@ -373,7 +376,8 @@ static int choose_platform(const struct cvm_manifest *index, const struct cvm_pu
                                 d->os ? d->os : "?", d->architecture ? d->architecture : "?",
                                 d->variant ? "/" : "", d->variant ? d->variant : "");
     }
-    return cvm_error_set(err, CVM_E_NOTFOUND, "no image for platform %s/%s%s%s in the index (it has %s)",
+    return cvm_error_set(err, CVM_E_NOTFOUND,
+                         "no image for platform %s/%s%s%s in the index (it has %s)",
                          po && po->os ? po->os : "linux",
                          po && po->architecture ? po->architecture : CVM_HOST_ARCHITECTURE,
                          po && po->variant ? "/" : "", po && po->variant ? po->variant : "",
@@ -418,14 +422,16 @@ static int pull_signature(struct pull *pl, const struct cvm_reference *ref,
     if (res < 0 || !found)
         return res;
     CVM_AUTO(cvm_manifest_free) struct cvm_manifest *m = NULL;
-    res = cvm_manifest_parse(raw.data, raw.len, tag, &m, err);
+    CVM_AUTOFREE char *display = NULL;
+    res = asprintf(&display, "signature '%s'", tag) < 0
+              ? cvm_error_set_errno(err, ENOMEM, "cannot allocate")
+              : cvm_manifest_parse(raw.data, raw.len, display, &m, err);
     if (res == 0 && m->is_index)
         res = cvm_error_set(err, CVM_E_FORMAT, "signature '%s' is an index, not a manifest", tag);
     if (res == 0)
         res = fetch_image(pl, m, &raw, err);
     if (res == 0) {
-        struct cvm_descriptor desc = {.media_type = m->media_type, .digest = got,
-                                      .size = raw.len};
+        struct cvm_descriptor desc = {.media_type = m->media_type, .digest = got, .size = raw.len};
         res = cvm_store_tag(pl->s, name, &desc, err);
     }
     if (res == 0) {
@@ -434,6 +440,16 @@ static int pull_signature(struct pull *pl, const struct cvm_reference *ref,
     }
     cvm_buf_release(&raw);
     return res;
+}
+
+/* Parses manifest bytes, naming them "manifest '<reference>'" in messages. */
+static int parse_manifest(const struct cvm_buf *raw, const char *reference,
+                          struct cvm_manifest **ret, struct cvm_error **err)
+{
+    CVM_AUTOFREE char *display = NULL;
+    if (asprintf(&display, "manifest '%s'", reference) < 0)
+        return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
+    return cvm_manifest_parse(raw->data, raw->len, display, ret, err);
 }
 
 int cvm_registry_pull(struct cvm_registry *r, struct cvm_store *s, const struct cvm_reference *ref,
@@ -449,11 +465,11 @@ int cvm_registry_pull(struct cvm_registry *r, struct cvm_store *s, const struct 
     struct cvm_buf raw;
     cvm_buf_init(&raw, 0);
     struct cvm_digest top;
-    int res = get_manifest(&pl, reference, ref->has_digest ? &ref->digest : NULL, &raw, &top,
-                           NULL, err);
+    int res =
+        get_manifest(&pl, reference, ref->has_digest ? &ref->digest : NULL, &raw, &top, NULL, err);
     CVM_AUTO(cvm_manifest_free) struct cvm_manifest *m = NULL;
     if (res == 0)
-        res = cvm_manifest_parse(raw.data, raw.len, reference, &m, err);
+        res = parse_manifest(&raw, reference, &m, err);
     struct cvm_digest image = top;
     if (res == 0 && m->is_index) {
         /* The platform's manifest is what the name will point at, as docker pull does. */
@@ -464,8 +480,7 @@ int cvm_registry_pull(struct cvm_registry *r, struct cvm_store *s, const struct 
         cvm_buf_release(&raw);
         char cd[CVM_DIGEST_STR_SIZE];
         if (res == 0)
-            res = get_manifest(&pl, cvm_digest_format(&child, cd), &child, &raw, &image, NULL,
-                               err);
+            res = get_manifest(&pl, cvm_digest_format(&child, cd), &child, &raw, &image, NULL, err);
         if (res == 0 && raw.len != child_size)
             res = cvm_error_set(err, CVM_E_DIGEST,
                                 "manifest %s has %zu bytes, but the index says %llu", cd, raw.len,
@@ -473,7 +488,7 @@ int cvm_registry_pull(struct cvm_registry *r, struct cvm_store *s, const struct 
         cvm_manifest_free(m);
         m = NULL;
         if (res == 0)
-            res = cvm_manifest_parse(raw.data, raw.len, cd, &m, err);
+            res = parse_manifest(&raw, cd, &m, err);
         if (res == 0 && m->is_index)
             res = cvm_error_set(err, CVM_E_FORMAT, "manifest %s: an index inside an index", cd);
     }
@@ -485,8 +500,8 @@ int cvm_registry_pull(struct cvm_registry *r, struct cvm_store *s, const struct 
         res = pull_signature(&pl, ref, &image, err);
     if (res == 0) {
         CVM_AUTOFREE char *name = NULL;
-        struct cvm_descriptor desc = {.media_type = m->media_type, .digest = image,
-                                      .size = raw.len};
+        struct cvm_descriptor desc = {
+            .media_type = m->media_type, .digest = image, .size = raw.len};
         char hex[CVM_DIGEST_STR_SIZE];
         if (asprintf(&name, "%s/%s%s%s", ref->domain, ref->path, ref->tag ? ":" : "@",
                      ref->tag ? ref->tag : cvm_digest_format(&image, hex)) < 0)

@@ -31,9 +31,11 @@ static void emit(const struct push *ps, enum cvm_transfer_event_kind kind,
 {
     if (!ps->p || !ps->p->event)
         return;
-    struct cvm_transfer_event ev = {
-        .kind = kind, .digest = d ? &d->digest : NULL, .title = title,
-        .size = d ? d->size : 0, .bytes = bytes};
+    struct cvm_transfer_event ev = {.kind = kind,
+                                    .digest = d ? &d->digest : NULL,
+                                    .title = title,
+                                    .size = d ? d->size : 0,
+                                    .bytes = bytes};
     ps->p->event(ps->p->data, &ev);
 }
 
@@ -114,8 +116,8 @@ static int upload_body(struct push *ps, char *location, int fd, const struct cvm
         snprintf(range, sizeof(range), "Content-Range: %llu-%llu", (unsigned long long)off,
                  (unsigned long long)(off + n - 1));
         const char *headers[] = {octets[0], range, NULL};
-        struct cvm_http_body body = {.fd = fd, .offset = off, .length = n,
-                                     .progress = on_sent, .progress_data = ps};
+        struct cvm_http_body body = {
+            .fd = fd, .offset = off, .length = n, .progress = on_sent, .progress_data = ps};
         struct registry_call c = {
             .method = "PATCH", .path = loc, .scope = ps->scope, .headers = headers, .body = &body};
         struct cvm_http_response resp = {0};
@@ -134,8 +136,8 @@ static int upload_body(struct push *ps, char *location, int fd, const struct cvm
     CVM_AUTOFREE char *url = with_digest(loc, dstr);
     if (!url)
         return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
-    struct cvm_http_body body = {.fd = fd, .offset = off, .length = d->size - off,
-                                 .progress = on_sent, .progress_data = ps};
+    struct cvm_http_body body = {
+        .fd = fd, .offset = off, .length = d->size - off, .progress = on_sent, .progress_data = ps};
     struct registry_call c = {
         .method = "PUT", .path = url, .scope = ps->scope, .headers = octets, .body = &body};
     struct cvm_http_response resp = {0};
@@ -217,8 +219,7 @@ static int put_manifest(struct push *ps, const char *reference, const char *medi
     else if (res == 0 && resp.docker_content_digest &&
              (cvm_digest_parse(resp.docker_content_digest, &said, NULL) < 0 ||
               !cvm_digest_equal(&said, digest)))
-        res = cvm_error_set(err, CVM_E_DIGEST,
-                            "manifest %s: the registry stored it as '%.80s'",
+        res = cvm_error_set(err, CVM_E_DIGEST, "manifest %s: the registry stored it as '%.80s'",
                             cvm_digest_format(digest, want), resp.docker_content_digest);
     cvm_http_response_release(&resp);
     if (res == 0) {
@@ -231,8 +232,8 @@ static int put_manifest(struct push *ps, const char *reference, const char *medi
 
 /* Pushes the blobs of the manifest `desc` names and then the manifest under `reference`
  * (a tag, or NULL for its digest). Indexes push their manifests first. */
-static int push_manifest(struct push *ps, const struct cvm_descriptor *desc,
-                         const char *reference, int depth, struct cvm_error **err)
+static int push_manifest(struct push *ps, const struct cvm_descriptor *desc, const char *reference,
+                         int depth, struct cvm_error **err)
 {
     CVM_AUTO(cvm_manifest_free) struct cvm_manifest *m = NULL;
     struct cvm_buf raw;
@@ -245,16 +246,16 @@ static int push_manifest(struct push *ps, const struct cvm_descriptor *desc,
         if (m->is_index)
             res = push_manifest(ps, &m->entries[i], NULL, depth + 1, err);
         else
-            res = push_blob(ps, &m->entries[i],
-                            m->entries[i].title ? m->entries[i].title : "layer", err);
+            res = push_blob(ps, &m->entries[i], m->entries[i].title ? m->entries[i].title : "layer",
+                            err);
     }
     if (res == 0 && !m->is_index)
         res = push_blob(ps, &m->config, "config", err);
     char dstr[CVM_DIGEST_STR_SIZE];
     if (res == 0)
         res = put_manifest(ps, reference ? reference : cvm_digest_format(&desc->digest, dstr),
-                           m->media_type ? m->media_type : desc->media_type, &raw,
-                           &desc->digest, err);
+                           m->media_type ? m->media_type : desc->media_type, &raw, &desc->digest,
+                           err);
     cvm_buf_release(&raw);
     return res;
 }

@@ -89,8 +89,8 @@ void registry_backoff(struct cvm_registry *r, int attempt, long retry_after_s, c
     if (ms > BACKOFF_MAX_S * 1000)
         ms = BACKOFF_MAX_S * 1000;
     char msg[512];
-    snprintf(msg, sizeof(msg), "%s; retrying in %.1f s (attempt %d of %d)", what,
-             (double)ms / 1000, attempt + 1, CVM_REGISTRY_ATTEMPTS);
+    snprintf(msg, sizeof(msg), "%s; retrying in %.1f s (attempt %d of %d)", what, (double)ms / 1000,
+             attempt + 1, CVM_REGISTRY_ATTEMPTS);
     cvm_log(CVM_LOG_INFO, "%s", msg);
     if (r->progress && r->progress->event) {
         struct cvm_transfer_event ev = {.kind = CVM_TRANSFER_RETRY, .message = msg};
@@ -181,8 +181,8 @@ static int prepare_basic(struct cvm_registry *r, struct cvm_error **err)
     return 0;
 }
 
-static int store_token(struct cvm_registry *r, const char *scope, const char *value,
-                       long lifetime, struct cvm_error **err)
+static int store_token(struct cvm_registry *r, const char *scope, const char *value, long lifetime,
+                       struct cvm_error **err)
 {
     struct registry_token *t = token_for(r, scope);
     if (!t) {
@@ -266,8 +266,8 @@ static int fetch_token(struct cvm_registry *r, const char *scope, struct cvm_err
                             r->domain, found ? r->credential.source : ": run 'cvmctl login ",
                             found ? r->credential.username : r->domain, resp.status);
     } else if (res == 0 && (resp.status < 200 || resp.status > 299)) {
-        res = cvm_error_set(err, CVM_E_NET, "token server '%.200s': HTTP %ld", r->realm,
-                            resp.status);
+        res =
+            cvm_error_set(err, CVM_E_NET, "token server '%.200s': HTTP %ld", r->realm, resp.status);
     }
     json_t *root = NULL;
     if (res == 0) {
@@ -303,8 +303,8 @@ int registry_authenticate(struct cvm_registry *r, const char *scope,
         return cvm_error_set(err, CVM_E_NET, "registry '%s' answered 401 without a challenge",
                              r->domain);
     struct cvm_auth_challenge c = {0};
-    int res = cvm_auth_challenge_parse(resp->www_authenticate, strlen(resp->www_authenticate),
-                                       &c, err);
+    int res =
+        cvm_auth_challenge_parse(resp->www_authenticate, strlen(resp->www_authenticate), &c, err);
     if (res < 0)
         return cvm_error_prefix(err, "registry '%s'", r->domain);
     r->scheme = c.scheme;
@@ -372,8 +372,7 @@ int registry_call(struct cvm_registry *r, const struct registry_call *c,
     if (res < 0)
         return res;
     CVM_AUTOFREE char *url = NULL;
-    if (c->path[0] == '/' ? asprintf(&url, "%s%s", r->base, c->path) < 0
-                          : !(url = strdup(c->path)))
+    if (c->path[0] == '/' ? asprintf(&url, "%s%s", r->base, c->path) < 0 : !(url = strdup(c->path)))
         return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
     bool authenticated = false, same_origin = true;
     int redirects = 0;
@@ -444,8 +443,7 @@ int registry_call(struct cvm_registry *r, const struct registry_call *c,
     }
 }
 
-int cvm_registry_check_login(struct cvm_registry *r, const char *repository,
-                             struct cvm_error **err)
+int cvm_registry_check_login(struct cvm_registry *r, const char *repository, struct cvm_error **err)
 {
     CVM_AUTOFREE char *scope = repository ? registry_scope(repository, "pull") : NULL;
     struct registry_call c = {.method = "GET", .path = "/v2/", .scope = scope};

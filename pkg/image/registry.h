@@ -37,10 +37,10 @@ struct cvm_registry_options {
 enum cvm_transfer_event_kind {
     CVM_TRANSFER_BLOB_SKIPPED, /* the other side has it already (or it was mounted) */
     CVM_TRANSFER_BLOB_START,
-    CVM_TRANSFER_BLOB_BYTES,   /* `bytes` more moved */
+    CVM_TRANSFER_BLOB_BYTES, /* `bytes` more moved */
     CVM_TRANSFER_BLOB_DONE,
-    CVM_TRANSFER_RETRY,        /* `message` says what failed and when the next try is */
-    CVM_TRANSFER_MANIFEST,     /* a manifest (or index, or signature) was written */
+    CVM_TRANSFER_RETRY,    /* `message` says what failed and when the next try is */
+    CVM_TRANSFER_MANIFEST, /* a manifest (or index, or signature) was written */
 };
 
 struct cvm_transfer_event {
