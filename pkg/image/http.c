@@ -445,9 +445,13 @@ static int finish(struct cvm_http_transfer *t, CURLcode code, struct cvm_http_re
         return r;
     }
     t->tls_refused = code == CURLE_PEER_FAILED_VERIFICATION;
+    /* curl's own text for these carries timings ("after 0 ms"): the code's text is stable. */
+    bool plain = code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST ||
+                 code == CURLE_OPERATION_TIMEDOUT;
     if (code != CURLE_OK)
         return cvm_error_set(err, CVM_E_NET, "%s %s: %s", req->method, req->url,
-                             t->curl_error[0] ? t->curl_error : sym_curl_easy_strerror(code));
+                             t->curl_error[0] && !plain ? t->curl_error
+                                                        : sym_curl_easy_strerror(code));
     struct cvm_http_response *r = &t->resp;
     r->status = status_of(t);
     curl_off_t cl = -1;
