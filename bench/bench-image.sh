@@ -56,7 +56,7 @@ done
 bytes=$(echo "$out" | sed 's/.*; [0-9]* blobs, \([0-9]*\) bytes checked/\1/')
 b=$(median <"$TMP/build")
 v=$(median <"$TMP/verify")
-h=$(sort -n "$TMP/hash" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+h=$(median <"$TMP/hash")
 s=$(median <"$TMP/sum")
 awk -v b="$b" -v v="$v" -v h="$h" -v s="$s" -v n="$bytes" -v runs="$RUNS" 'BEGIN {
     printf "image with a 100 MiB rootfs (%d runs, medians; %.1f MiB of blobs)\n", runs, n / 1048576

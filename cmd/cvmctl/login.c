@@ -120,10 +120,8 @@ static int login_run(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "+:u:p:h", opts, NULL)) != -1) {
         int handled = cvmctl_registry_option(&ro, &cvmctl_cmd_login, c, optarg);
-        if (handled < 0) {
-            cvmctl_registry_opts_release(&ro);
+        if (handled < 0)
             return CVMCTL_EXIT_FAILED;
-        }
         if (handled)
             continue;
         switch (c) {
@@ -131,9 +129,7 @@ static int login_run(int argc, char **argv)
         case 'p': given_password = optarg; break;
         case OPT_PASSWORD_STDIN: password_stdin = true; break;
         case 'h': cvmctl_print_usage(stdout, &cvmctl_cmd_login); return CVMCTL_EXIT_OK;
-        default:
-            cvmctl_registry_opts_release(&ro);
-            return cvmctl_option_error(&cvmctl_cmd_login, c, argv);
+        default: return cvmctl_option_error(&cvmctl_cmd_login, c, argv);
         }
     }
     const char *misuse = optind != argc - 1 ? "expected one registry"
@@ -142,10 +138,8 @@ static int login_run(int argc, char **argv)
                              ? "--password and --password-stdin exclude each other"
                          : ro.o.username ? "--creds does not apply to login: use --username"
                                          : NULL;
-    if (misuse) {
-        cvmctl_registry_opts_release(&ro);
+    if (misuse)
         return cvmctl_misuse(&cvmctl_cmd_login, "%s", misuse);
-    }
     const char *host = argv[optind];
     CVM_AUTO(cvm_error_free) struct cvm_error *err = NULL;
     CVM_AUTOFREE char *password = NULL;
@@ -165,7 +159,6 @@ static int login_run(int argc, char **argv)
         res = cvm_registry_check_login(r, NULL, &err);
     if (res == 0)
         res = cvm_credentials_store(file, host, user, password, &err);
-    cvmctl_registry_opts_release(&ro);
     if (res < 0) {
         cvm_error_prefix(&err, "login '%s'", host);
         return cvmctl_fail(err);

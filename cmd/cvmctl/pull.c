@@ -66,10 +66,8 @@ static int pull_run(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "+:qh", opts, NULL)) != -1) {
         int handled = cvmctl_registry_option(&ro, &cvmctl_cmd_pull, c, optarg);
-        if (handled < 0) {
-            cvmctl_registry_opts_release(&ro);
+        if (handled < 0)
             return CVMCTL_EXIT_FAILED;
-        }
         if (handled)
             continue;
         switch (c) {
@@ -77,22 +75,16 @@ static int pull_run(int argc, char **argv)
         case OPT_PLATFORM:
             free(platform);
             platform = NULL;
-            if (parse_platform(optarg, &platform, &po) < 0) {
-                cvmctl_registry_opts_release(&ro);
+            if (parse_platform(optarg, &platform, &po) < 0)
                 return cvmctl_misuse(&cvmctl_cmd_pull,
                                      "--platform takes os/arch[/variant], not '%s'", optarg);
-            }
             break;
         case 'h': cvmctl_print_usage(stdout, &cvmctl_cmd_pull); return CVMCTL_EXIT_OK;
-        default:
-            cvmctl_registry_opts_release(&ro);
-            return cvmctl_option_error(&cvmctl_cmd_pull, c, argv);
+        default: return cvmctl_option_error(&cvmctl_cmd_pull, c, argv);
         }
     }
-    if (optind != argc - 1) {
-        cvmctl_registry_opts_release(&ro);
+    if (optind != argc - 1)
         return cvmctl_misuse(&cvmctl_cmd_pull, "expected one image");
-    }
     CVM_AUTO(cvm_error_free) struct cvm_error *err = NULL;
     CVM_AUTO(cvm_reference_free) struct cvm_reference *ref = NULL;
     CVM_AUTO(cvm_store_free) struct cvm_store *s = NULL;
@@ -107,7 +99,6 @@ static int pull_run(int argc, char **argv)
     if (res == 0)
         res = cvm_registry_pull(r, s, ref, &po, cvmctl_progress_sink(progress), &result, &err);
     cvmctl_progress_free(progress);
-    cvmctl_registry_opts_release(&ro);
     if (res < 0) {
         cvm_error_prefix(&err, "pull '%s'", argv[optind]);
         return cvmctl_fail(err);

@@ -37,24 +37,18 @@ static int push_run(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "+:qh", opts, NULL)) != -1) {
         int handled = cvmctl_registry_option(&ro, &cvmctl_cmd_push, c, optarg);
-        if (handled < 0) {
-            cvmctl_registry_opts_release(&ro);
+        if (handled < 0)
             return CVMCTL_EXIT_FAILED;
-        }
         if (handled)
             continue;
         switch (c) {
         case 'q': quiet = true; break;
         case 'h': cvmctl_print_usage(stdout, &cvmctl_cmd_push); return CVMCTL_EXIT_OK;
-        default:
-            cvmctl_registry_opts_release(&ro);
-            return cvmctl_option_error(&cvmctl_cmd_push, c, argv);
+        default: return cvmctl_option_error(&cvmctl_cmd_push, c, argv);
         }
     }
-    if (optind != argc - 1 && optind != argc - 2) {
-        cvmctl_registry_opts_release(&ro);
+    if (optind != argc - 1 && optind != argc - 2)
         return cvmctl_misuse(&cvmctl_cmd_push, "expected an image and an optional destination");
-    }
     CVM_AUTO(cvm_error_free) struct cvm_error *err = NULL;
     CVM_AUTO(cvm_reference_free) struct cvm_reference *src = NULL, *dst = NULL;
     CVM_AUTO(cvm_store_free) struct cvm_store *s = NULL;
@@ -74,7 +68,6 @@ static int push_run(int argc, char **argv)
     if (res == 0)
         res = cvm_registry_push(r, s, src, dst, cvmctl_progress_sink(progress), &result, &err);
     cvmctl_progress_free(progress);
-    cvmctl_registry_opts_release(&ro);
     if (res < 0) {
         cvm_error_prefix(&err, "push '%s'", dst_text);
         return cvmctl_fail(err);

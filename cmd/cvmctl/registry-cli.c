@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base.h"
@@ -16,14 +15,8 @@ void cvmctl_registry_opts_init(struct cvmctl_registry_opts *ro)
     ro->o.http.user_agent = "cvmctl/" CVMCTL_VERSION;
 }
 
-void cvmctl_registry_opts_release(struct cvmctl_registry_opts *ro)
-{
-    free(ro->creds_user);
-    ro->creds_user = NULL;
-}
-
 int cvmctl_registry_option(struct cvmctl_registry_opts *ro, const struct cvmctl_command *cmd, int c,
-                           const char *arg)
+                           char *arg)
 {
     switch (c) {
     case REGISTRY_OPT_TLS_VERIFY:
@@ -46,14 +39,15 @@ int cvmctl_registry_option(struct cvmctl_registry_opts *ro, const struct cvmctl_
         ro->o.auth_files = ro->auth_files;
         return 1;
     case REGISTRY_OPT_CREDS: {
-        const char *colon = strchr(arg, ':');
-        free(ro->creds_user);
-        ro->creds_user = colon ? strndup(arg, (size_t)(colon - arg)) : strdup(arg);
-        if (!ro->creds_user || !ro->creds_user[0]) {
+        /* Split in place: optarg points into argv, which outlives the command. */
+        char *colon = strchr(arg, ':');
+        if (colon)
+            *colon = '\0';
+        if (!arg[0]) {
             cvmctl_misuse(cmd, "--creds needs a user name: --creds <user[:password]>");
             return -1;
         }
-        ro->o.username = ro->creds_user;
+        ro->o.username = arg;
         ro->o.password = colon ? colon + 1 : "";
         return 1;
     }
@@ -68,15 +62,13 @@ struct cvmctl_progress {
     bool quiet, tty;
     const char *verb; /* "Copying", as skopeo says */
     uint64_t total, done_bytes;
-    struct timespec start, last_draw;
-    bool line_open; /* a status line is on screen, to be overwritten */
+    uint64_t start, last_draw; /* cvm_clock_ns() */
+    bool line_open;            /* a status line is on screen, to be overwritten */
 };
 
-static double seconds_since(const struct timespec *t)
+static double seconds_since(uint64_t t)
 {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+    return (double)(cvm_clock_ns() - t) / 1e9;
 }
 
 static void clear_line(struct cvmctl_progress *p)
@@ -89,7 +81,7 @@ static void clear_line(struct cvmctl_progress *p)
 
 static void draw_status(struct cvmctl_progress *p)
 {
-    double t = seconds_since(&p->start);
+    double t = seconds_since(p->start);
     double rate = t > 0 ? (double)p->done_bytes / t : 0;
     char done[32], total[32], r[32];
     cvmctl_human_size(p->done_bytes, done);
@@ -100,7 +92,7 @@ static void draw_status(struct cvmctl_progress *p)
         snprintf(eta, sizeof(eta), "%.0f s", (double)(p->total - p->done_bytes) / rate);
     fprintf(stderr, "\r\033[K%s %s / %s, %s/s, ETA %s", p->verb, done, total, r, eta);
     p->line_open = true;
-    clock_gettime(CLOCK_MONOTONIC, &p->last_draw);
+    p->last_draw = cvm_clock_ns();
 }
 
 static void on_event(void *data, const struct cvm_transfer_event *ev)
@@ -122,7 +114,7 @@ static void on_event(void *data, const struct cvm_transfer_event *ev)
     case CVM_TRANSFER_BLOB_START: p->total += ev->size; break;
     case CVM_TRANSFER_BLOB_BYTES:
         p->done_bytes += ev->bytes;
-        if (p->tty && seconds_since(&p->last_draw) > 0.1)
+        if (p->tty && seconds_since(p->last_draw) > 0.1)
             draw_status(p);
         break;
     case CVM_TRANSFER_BLOB_DONE:
@@ -153,7 +145,7 @@ struct cvmctl_progress *cvmctl_progress_new(bool quiet, const char *verb)
     p->quiet = quiet;
     p->tty = isatty(STDERR_FILENO);
     p->verb = verb;
-    clock_gettime(CLOCK_MONOTONIC, &p->start);
+    p->start = cvm_clock_ns();
     return p;
 }
 

@@ -39,15 +39,13 @@ struct cvmctl_registry_opts {
     struct cvm_registry_options o;
     const char *authfile;
     const char *auth_files[2];
-    char *creds_user;
 };
 
 void cvmctl_registry_opts_init(struct cvmctl_registry_opts *ro);
-void cvmctl_registry_opts_release(struct cvmctl_registry_opts *ro);
 /* Handles one of the shared options; 1 when c was one, 0 when not, -1 after a misuse
  * message (the command then exits 125). */
 int cvmctl_registry_option(struct cvmctl_registry_opts *ro, const struct cvmctl_command *cmd, int c,
-                           const char *arg);
+                           char *arg);
 
 /* Progress printed on stderr: a live table on a terminal, plain lines otherwise, nothing
  * when quiet. */

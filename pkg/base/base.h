@@ -4,6 +4,7 @@
 
 #include "buf.h"
 #include "cleanup.h"
+#include "clock.h"
 #include "dlib.h"
 #include "error.h"
 #include "log.h"

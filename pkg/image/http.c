@@ -27,7 +27,6 @@ struct cvm_http_transfer {
     uint64_t body_pos;     /* bytes of the request body sent */
     bool tls_refused;      /* the server spoke TLS with a certificate we do not trust */
     bool resuming;         /* the file sink has bytes: a 200 (not 206) answer restarts it */
-    struct cvm_buf ca_blob;
     char curl_error[CURL_ERROR_SIZE];
 };
 
@@ -294,6 +293,19 @@ static int build_ca_blob(const struct cvm_http_options *o, struct cvm_buf *blob,
     return r;
 }
 
+int cvm_http_options_load_cas(struct cvm_http_options *o, struct cvm_error **err)
+{
+    cvm_buf_release(&o->ca_pem);
+    if (!o->tls_verify || (!o->ca_file && !o->cert_dir))
+        return 0;
+    return build_ca_blob(o, &o->ca_pem, err);
+}
+
+void cvm_http_options_release(struct cvm_http_options *o)
+{
+    cvm_buf_release(&o->ca_pem);
+}
+
 static int add_header(struct cvm_http_transfer *t, const char *line, struct cvm_error **err)
 {
     struct curl_slist *l = sym_curl_slist_append(t->headers, line);
@@ -344,7 +356,6 @@ int cvm_http_transfer_new(const struct cvm_http_options *o, const struct cvm_htt
     t->req = req;
     t->resuming = req->sink && !req->sink->buf && req->sink->fd >= 0 && req->sink->written > 0;
     response_reset(&t->resp);
-    cvm_buf_init(&t->ca_blob, 0);
     CURL *c = t->easy;
     sym_curl_easy_setopt(c, CURLOPT_URL, req->url);
     sym_curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -369,9 +380,10 @@ int cvm_http_transfer_new(const struct cvm_http_options *o, const struct cvm_htt
         sym_curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
         sym_curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
     } else if (o->ca_file || o->cert_dir) {
-        r = build_ca_blob(o, &t->ca_blob, err);
+        if (!o->ca_pem.len)
+            r = cvm_error_set(err, CVM_E_USAGE, "the CAs to trust were not loaded");
         struct curl_blob blob = {
-            .data = t->ca_blob.data, .len = t->ca_blob.len, .flags = CURL_BLOB_NOCOPY};
+            .data = o->ca_pem.data, .len = o->ca_pem.len, .flags = CURL_BLOB_NOCOPY};
         if (r == 0)
             sym_curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
     }
@@ -413,7 +425,6 @@ void cvm_http_transfer_free(struct cvm_http_transfer *t)
         sym_curl_slist_free_all(t->headers);
     cvm_http_response_release(&t->resp);
     cvm_error_free(t->err);
-    cvm_buf_release(&t->ca_blob);
     free(t);
 }
 

@@ -26,7 +26,14 @@ struct cvm_http_options {
     long connect_timeout_ms; /* 0: 10 s */
     long stall_timeout_s;    /* a transfer slower than 1 KiB/s for this long fails; 0: 30 s */
     const char *user_agent;  /* NULL: "cvmctl" */
+    struct cvm_buf ca_pem;   /* filled by cvm_http_options_load_cas */
 };
+
+/* Reads the CAs to trust (the system's, ca_file, cert_dir's *.crt) once into o->ca_pem, so
+ * that transfers do not read them again; needed before any transfer when ca_file or cert_dir
+ * is set. cvm_http_options_release frees them. */
+int cvm_http_options_load_cas(struct cvm_http_options *o, struct cvm_error **err);
+void cvm_http_options_release(struct cvm_http_options *o);
 
 /* Where a 2xx response body goes: a bounded buffer, or a file (with a hash and a bound).
  * A file sink with bytes already written is a resumed download: the caller asks for the rest

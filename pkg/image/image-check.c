@@ -4,7 +4,6 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "base.h"
 #include "manifest.h"
@@ -44,22 +43,15 @@ static int check_manifest(struct cvm_store *s, const struct cvm_descriptor *d, i
     return r;
 }
 
-static double seconds_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 int cvm_image_check_blobs(struct cvm_store *s, const struct cvm_descriptor *image,
                           uint64_t *ret_blobs, uint64_t *ret_bytes, struct cvm_error **err)
 {
     uint64_t blobs = 0, bytes = 0;
-    double start = seconds_now();
+    uint64_t start = cvm_clock_ns();
     int r = check_manifest(s, image, 0, &blobs, &bytes, err);
     if (r < 0)
         return r;
-    double took = seconds_now() - start;
+    double took = (double)(cvm_clock_ns() - start) / 1e9;
     cvm_log(CVM_LOG_DEBUG, "checked %llu blobs, %llu bytes in %.1f ms (%.2f GB/s)",
             (unsigned long long)blobs, (unsigned long long)bytes, took * 1e3,
             took > 0 ? (double)bytes / took / 1e9 : 0.0);

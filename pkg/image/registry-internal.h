@@ -41,6 +41,9 @@ struct registry_call {
     const char *method;
     const char *path;
     const char *scope; /* the token scope it needs, or NULL for none */
+    /* Sent instead of the registry's own credentials, and a 401 is returned, not answered
+     * (the token server's request). */
+    const char *authorization;
     const char *const *headers;
     const struct cvm_http_body *body;
     struct cvm_http_sink *sink;
@@ -51,7 +54,7 @@ int registry_call(struct cvm_registry *r, const struct registry_call *c,
 /* The Authorization value for scope right now (NULL: none needed or known yet). */
 const char *registry_authorization(struct cvm_registry *r, const char *scope);
 /* After a 401: learns the challenge, fetches a token or prepares Basic; 0 when a retry may
- * succeed, else the error (CVM_E_SIGNATURE is not used: wrong credentials are CVM_E_USAGE). */
+ * succeed, else the error (refused or missing credentials are CVM_E_USAGE). */
 int registry_authenticate(struct cvm_registry *r, const char *scope,
                           const struct cvm_http_response *resp, struct cvm_error **err);
 /* Makes r->base known (HTTPS, or HTTP where allowed) with one GET /v2/. */

@@ -227,10 +227,10 @@ static int job_prepare(struct pull *pl, struct blob_job *j, struct progress_ctx 
     return 0;
 }
 
-/* Judges one finished transfer: 1 to go again (resume, redirect, new token, retry), 0 done,
- * or an error. *ret_delay_s is how long to wait first. */
+/* Judges one finished transfer: 1 to go again (resume, redirect, new token, retry, after
+ * the backoff it has waited), 0 done, or an error. */
 static int job_judge(struct pull *pl, struct blob_job *j, int result, struct cvm_error *e,
-                     struct cvm_http_response *resp, long *ret_delay_s, struct cvm_error **err)
+                     struct cvm_http_response *resp, struct cvm_error **err)
 {
     char d[CVM_DIGEST_STR_SIZE];
     cvm_digest_format(&j->desc->digest, d);
@@ -279,7 +279,6 @@ static int job_judge(struct pull *pl, struct blob_job *j, int result, struct cvm
     char what[300];
     registry_describe(resp, what, sizeof(what));
     if (registry_retryable(st) && ++j->attempts < CVM_REGISTRY_ATTEMPTS) {
-        *ret_delay_s = resp->retry_after_s;
         char msg[1400];
         snprintf(msg, sizeof(msg), "blob %s: %s", d, what);
         registry_backoff(pl->r, j->attempts, resp->retry_after_s, msg);
@@ -332,9 +331,8 @@ static int fetch_blobs(struct pull *pl, const struct cvm_descriptor *const *desc
         struct cvm_error *errs[CVM_REGISTRY_PARALLEL] = {0};
         res = cvm_http_perform_many(t, k, resp, results, errs, err);
         for (size_t i = 0; i < k; i++) {
-            long delay = -1;
             int judged =
-                res < 0 ? res : job_judge(pl, round[i], results[i], errs[i], &resp[i], &delay, err);
+                res < 0 ? res : job_judge(pl, round[i], results[i], errs[i], &resp[i], err);
             if (judged < 0 && res == 0)
                 res = judged;
             cvm_http_response_release(&resp[i]);

@@ -27,7 +27,13 @@ int cvm_registry_open(const char *domain, const struct cvm_registry_options *o,
         return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
     }
     r->o = *o;
+    memset(&r->o.http.ca_pem, 0, sizeof(r->o.http.ca_pem));
     r->loopback = cvm_http_host_is_loopback(domain);
+    int res = cvm_http_options_load_cas(&r->o.http, err);
+    if (res < 0) {
+        cvm_registry_free(r);
+        return res;
+    }
     *ret = r;
     return 0;
 }
@@ -36,6 +42,7 @@ void cvm_registry_free(struct cvm_registry *r)
 {
     if (!r)
         return;
+    cvm_http_options_release(&r->o.http);
     free(r->domain);
     free(r->base);
     free(r->realm);
@@ -161,6 +168,22 @@ static int load_credential(struct cvm_registry *r, struct cvm_error **err)
     return found;
 }
 
+/* r->basic from the credential (loaded first). */
+static int basic_from_credential(struct cvm_registry *r, struct cvm_error **err)
+{
+    if (r->basic)
+        return 0;
+    CVM_AUTOFREE char *pair = NULL;
+    CVM_AUTOFREE char *b64 = NULL;
+    if (asprintf(&pair, "%s:%s", r->credential.username, r->credential.password) < 0 ||
+        !(b64 = cvm_sign_base64_encode(pair, strlen(pair))) ||
+        asprintf(&r->basic, "Basic %s", b64) < 0) {
+        r->basic = NULL;
+        return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
+    }
+    return 0;
+}
+
 static int prepare_basic(struct cvm_registry *r, struct cvm_error **err)
 {
     int found = load_credential(r, err);
@@ -170,15 +193,7 @@ static int prepare_basic(struct cvm_registry *r, struct cvm_error **err)
         return cvm_error_set(err, CVM_E_USAGE,
                              "registry '%s' requires a login: run 'cvmctl login %s'", r->domain,
                              r->domain);
-    CVM_AUTOFREE char *pair = NULL;
-    if (asprintf(&pair, "%s:%s", r->credential.username, r->credential.password) < 0)
-        return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
-    CVM_AUTOFREE char *b64 = cvm_sign_base64_encode(pair, strlen(pair));
-    free(r->basic);
-    r->basic = NULL;
-    if (!b64 || asprintf(&r->basic, "Basic %s", b64) < 0)
-        return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
-    return 0;
+    return basic_from_credential(r, err);
 }
 
 static int store_token(struct cvm_registry *r, const char *scope, const char *value, long lifetime,
@@ -212,7 +227,7 @@ static int store_token(struct cvm_registry *r, const char *scope, const char *va
 /* GET realm?service=..&scope=.. with Basic credentials when we have them. */
 static int fetch_token(struct cvm_registry *r, const char *scope, struct cvm_error **err)
 {
-    int found = load_credential(r, err);
+    int res, found = load_credential(r, err);
     if (found < 0)
         return found;
     CVM_AUTOFREE char *service = r->service ? cvm_http_escape(r->service) : NULL;
@@ -222,42 +237,16 @@ static int fetch_token(struct cvm_registry *r, const char *scope, struct cvm_err
                  service ? "service=" : "", service ? service : "",
                  scope_q ? (service ? "&scope=" : "scope=") : "", scope_q ? scope_q : "") < 0)
         return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
-    CVM_AUTOFREE char *basic = NULL;
-    if (found) {
-        CVM_AUTOFREE char *pair = NULL;
-        CVM_AUTOFREE char *b64 = NULL;
-        if (asprintf(&pair, "%s:%s", r->credential.username, r->credential.password) < 0 ||
-            !(b64 = cvm_sign_base64_encode(pair, strlen(pair))) ||
-            asprintf(&basic, "Basic %s", b64) < 0)
-            return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
-    }
+    if (found && (res = basic_from_credential(r, err)) < 0)
+        return res;
     struct cvm_buf body;
     cvm_buf_init(&body, CVM_REGISTRY_SMALL_MAX);
     struct cvm_http_sink sink = {.buf = &body, .fd = -1};
-    struct cvm_http_request req = {
-        .method = "GET", .url = url, .authorization = basic, .sink = &sink};
+    /* Anonymous when we have no credentials: the server may grant pulls. */
+    struct registry_call c = {
+        .method = "GET", .path = url, .authorization = found ? r->basic : NULL, .sink = &sink};
     struct cvm_http_response resp = {0};
-    int res = 0;
-    for (int attempt = 1;; attempt++) {
-        struct cvm_http_transfer *t = NULL;
-        body.len = 0;
-        res = cvm_http_transfer_new(&r->o.http, &req, &t, err);
-        if (res == 0)
-            res = cvm_http_transfer_perform(t, &resp, err);
-        cvm_http_transfer_free(t);
-        bool again = res == -CVM_E_NET || (res == 0 && registry_retryable(resp.status));
-        if (!again || attempt == CVM_REGISTRY_ATTEMPTS)
-            break;
-        char what[256];
-        snprintf(what, sizeof(what), "token from '%.150s' failed", r->realm);
-        long ra = res == 0 ? resp.retry_after_s : -1;
-        cvm_http_response_release(&resp);
-        if (res < 0 && err) {
-            cvm_error_free(*err);
-            *err = NULL;
-        }
-        registry_backoff(r, attempt, ra, what);
-    }
+    res = registry_call(r, &c, &resp, err);
     if (res == 0 && (resp.status == 401 || resp.status == 403)) {
         res = cvm_error_set(err, CVM_E_USAGE,
                             found ? "registry '%s' refused the credentials from %s for user "
@@ -382,7 +371,9 @@ int registry_call(struct cvm_registry *r, const struct registry_call *c,
         struct cvm_http_request req = {
             .method = c->method,
             .url = url,
-            .authorization = same_origin ? registry_authorization(r, c->scope) : NULL,
+            .authorization = !same_origin       ? NULL
+                             : c->authorization ? c->authorization
+                                                : registry_authorization(r, c->scope),
             .headers = c->headers,
             .body = c->body,
             .sink = c->sink,
@@ -405,7 +396,7 @@ int registry_call(struct cvm_registry *r, const struct registry_call *c,
             cvm_error_free(e);
             continue;
         }
-        if (resp->status == 401 && same_origin && !authenticated) {
+        if (resp->status == 401 && same_origin && !authenticated && !c->authorization) {
             authenticated = true;
             res = registry_authenticate(r, c->scope, resp, err);
             cvm_http_response_release(resp);

@@ -29,13 +29,6 @@ bool cvm_monitor_backend_isolates(void)
     return false;
 }
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 static int check_spec(const struct cvm_deploy_spec *spec, struct cvm_error **err)
 {
     if (spec->n_vms == 0)
@@ -134,7 +127,7 @@ static int capfiles_create(struct cvm_deployment *d, const struct cvm_deploy_spe
 
 static int vm_deploy(struct cvm_vm *vm, const struct cvm_vm_spec *spec, struct cvm_error **err)
 {
-    uint64_t t0 = now_ns();
+    uint64_t t0 = cvm_clock_ns();
     int r = cvm_elf_parse(spec->runtime, spec->runtime_len, spec->runtime_name, &vm->img, err);
     if (r < 0)
         return r;
@@ -171,7 +164,7 @@ static int vm_deploy(struct cvm_vm *vm, const struct cvm_vm_spec *spec, struct c
     memcpy(vm->info.runtime_measurement, loaded.measurement, CVM_SHA256_LEN);
     vm->info.image_size = vm->img.span;
     vm->info.has_syscall_handler = vm->syscall_handler != 0;
-    vm->info.deploy_ns = now_ns() - t0;
+    vm->info.deploy_ns = cvm_clock_ns() - t0;
     return 0;
 }
 
