@@ -167,6 +167,7 @@ $(BENCH_BIN): $(BUILD)/obj/bench/bench-monitor.c.o $(LIBCVM)
 bench: all $(TEST_RT) $(BENCH_BIN)
 	$(BENCH_BIN) $(BUILD)
 	bench/bench-image.sh $(BUILD)
+	bench/bench-registry.sh $(BUILD)
 
 fuzz: deps
 	$(MAKE) BUILD=build/fuzz CC=clang SANITIZE=fuzzer-no-link,address,undefined \

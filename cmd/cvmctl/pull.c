@@ -6,6 +6,7 @@
 
 #include "base.h"
 #include "image-cli.h"
+#include "progress.h"
 #include "registry-cli.h"
 
 static const char *const pull_usage[] = {

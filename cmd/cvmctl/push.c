@@ -5,6 +5,7 @@
 
 #include "base.h"
 #include "image-cli.h"
+#include "progress.h"
 #include "registry-cli.h"
 
 static const char *const push_usage[] = {

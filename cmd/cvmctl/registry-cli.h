@@ -1,5 +1,5 @@
 /* Options shared by the commands that talk to registries (push, pull, login, logout), in
- * podman's spelling, and the transfer progress they print. */
+ * podman's spelling. */
 #ifndef CVMCTL_REGISTRY_CLI_H
 #define CVMCTL_REGISTRY_CLI_H
 
@@ -46,12 +46,5 @@ void cvmctl_registry_opts_init(struct cvmctl_registry_opts *ro);
  * message (the command then exits 125). */
 int cvmctl_registry_option(struct cvmctl_registry_opts *ro, const struct cvmctl_command *cmd, int c,
                            char *arg);
-
-/* Progress printed on stderr: a live table on a terminal, plain lines otherwise, nothing
- * when quiet. */
-struct cvmctl_progress;
-struct cvmctl_progress *cvmctl_progress_new(bool quiet, const char *verb);
-const struct cvm_transfer_progress *cvmctl_progress_sink(struct cvmctl_progress *p);
-void cvmctl_progress_free(struct cvmctl_progress *p);
 
 #endif

@@ -443,6 +443,14 @@ static char *resolve_location(const char *base, const char *location)
     return out;
 }
 
+/* How much of a URL error messages show: not the query, where upload locations keep long
+ * session state and object stores their signatures. */
+static int url_shown(const char *url)
+{
+    size_t n = strcspn(url, "?");
+    return n > 400 ? 400 : (int)n;
+}
+
 static int finish(struct cvm_http_transfer *t, CURLcode code, struct cvm_http_response *ret,
                   struct cvm_error **err)
 {
@@ -451,7 +459,7 @@ static int finish(struct cvm_http_transfer *t, CURLcode code, struct cvm_http_re
         int r = -(int)t->err->code;
         if (err && !*err) {
             *err = cvm_steal_ptr(&t->err);
-            cvm_error_prefix(err, "%s %s", req->method, req->url);
+            cvm_error_prefix(err, "%s %.*s", req->method, url_shown(req->url), req->url);
         }
         return r;
     }
@@ -460,9 +468,9 @@ static int finish(struct cvm_http_transfer *t, CURLcode code, struct cvm_http_re
     bool plain = code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST ||
                  code == CURLE_OPERATION_TIMEDOUT;
     if (code != CURLE_OK)
-        return cvm_error_set(err, CVM_E_NET, "%s %s: %s", req->method, req->url,
-                             t->curl_error[0] && !plain ? t->curl_error
-                                                        : sym_curl_easy_strerror(code));
+        return cvm_error_set(
+            err, CVM_E_NET, "%s %.*s: %s", req->method, url_shown(req->url), req->url,
+            t->curl_error[0] && !plain ? t->curl_error : sym_curl_easy_strerror(code));
     struct cvm_http_response *r = &t->resp;
     r->status = status_of(t);
     curl_off_t cl = -1;
@@ -529,8 +537,9 @@ int cvm_http_perform_many(struct cvm_http_transfer **t, size_t n,
         return cvm_error_set(err, CVM_E_NET, "transfers failed: %s", sym_curl_multi_strerror(mc));
     for (size_t i = 0; i < n; i++)
         if (results[i] == 1)
-            results[i] = cvm_error_set(&errs[i], CVM_E_NET, "%s %s: did not finish",
-                                       t[i]->req->method, t[i]->req->url);
+            results[i] =
+                cvm_error_set(&errs[i], CVM_E_NET, "%s %.*s: did not finish", t[i]->req->method,
+                              url_shown(t[i]->req->url), t[i]->req->url);
     return 0;
 }
 

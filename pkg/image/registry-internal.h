@@ -3,6 +3,7 @@
 #ifndef CVM_IMAGE_REGISTRY_INTERNAL_H
 #define CVM_IMAGE_REGISTRY_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <time.h>
 
@@ -19,7 +20,11 @@ struct registry_token {
     time_t expires;
 };
 
+/* Push uploads blobs from several threads: `lock` (recursive, since fetching a token is itself
+ * a registry request) guards where the registry is and who we are to it; `emit_lock` hands
+ * progress events to the caller one at a time. */
 struct cvm_registry {
+    pthread_mutex_t lock, emit_lock;
     char *domain;
     char *base; /* "https://host:port" once a request has decided; NULL before */
     struct cvm_registry_options o;
@@ -51,11 +56,13 @@ struct registry_call {
 int registry_call(struct cvm_registry *r, const struct registry_call *c,
                   struct cvm_http_response *resp, struct cvm_error **err);
 
-/* The Authorization value for scope right now (NULL: none needed or known yet). */
-const char *registry_authorization(struct cvm_registry *r, const char *scope);
-/* After a 401: learns the challenge, fetches a token or prepares Basic; 0 when a retry may
- * succeed, else the error (refused or missing credentials are CVM_E_USAGE). */
-int registry_authenticate(struct cvm_registry *r, const char *scope,
+/* A copy of the Authorization value for scope right now (NULL: none needed or known yet, or
+ * no memory, which the request then reports as a 401). */
+char *registry_authorization(struct cvm_registry *r, const char *scope);
+/* After a 401 to a request that sent `refused` (or no Authorization): learns the challenge,
+ * fetches a token or prepares Basic, unless another request has renewed it meanwhile; 0 when
+ * a retry may succeed, else the error (refused or missing credentials are CVM_E_USAGE). */
+int registry_authenticate(struct cvm_registry *r, const char *scope, const char *refused,
                           const struct cvm_http_response *resp, struct cvm_error **err);
 /* Makes r->base known (HTTPS, or HTTP where allowed) with one GET /v2/. */
 int registry_ping(struct cvm_registry *r, struct cvm_error **err);
@@ -66,6 +73,9 @@ void registry_describe(const struct cvm_http_response *resp, char *out, size_t s
 bool registry_retryable(long status);
 /* Sleeps before attempt n (1-based): 0.2 s doubling, or Retry-After up to 10 s; reports it. */
 void registry_backoff(struct cvm_registry *r, int attempt, long retry_after_s, const char *what);
+
+/* Hands one progress event to the caller, one at a time whatever thread it comes from. */
+void registry_emit(struct cvm_registry *r, const struct cvm_transfer_event *ev);
 
 /* "repository:<repo>:<actions>", malloc'd. */
 char *registry_scope(const char *repository, const char *actions);

@@ -27,21 +27,18 @@ struct pull {
     struct cvm_store *s;
     const char *path; /* the repository on the registry */
     char *scope;
-    const struct cvm_transfer_progress *p;
     struct cvm_pull_result res;
 };
 
 static void emit(const struct pull *pl, enum cvm_transfer_event_kind kind,
                  const struct cvm_descriptor *d, const char *title, uint64_t bytes)
 {
-    if (!pl->p || !pl->p->event)
-        return;
     struct cvm_transfer_event ev = {.kind = kind,
                                     .digest = d ? &d->digest : NULL,
                                     .title = title,
                                     .size = d ? d->size : 0,
                                     .bytes = bytes};
-    pl->p->event(pl->p->data, &ev);
+    registry_emit(pl->r, &ev);
 }
 
 /* GET a manifest by tag or digest; checks its digest against `want` (when given) and the
@@ -120,6 +117,7 @@ struct blob_job {
     char range[64];
     const char *headers[2];
     char *blob_url;
+    char *authorization;
 };
 
 struct progress_ctx {
@@ -138,7 +136,8 @@ static void job_release(struct pull *pl, struct blob_job *j)
     j->hasher = NULL;
     free(j->url);
     free(j->blob_url);
-    j->url = j->blob_url = NULL;
+    free(j->authorization);
+    j->url = j->blob_url = j->authorization = NULL;
 }
 
 static int job_start(struct pull *pl, struct blob_job *j, size_t n, struct cvm_error **err)
@@ -217,10 +216,12 @@ static int job_prepare(struct pull *pl, struct blob_job *j, struct progress_ctx 
         j->headers[h++] = j->range;
     }
     j->headers[h] = NULL;
+    free(j->authorization);
+    j->authorization = j->cross_origin ? NULL : registry_authorization(pl->r, pl->scope);
     j->req = (struct cvm_http_request){
         .method = "GET",
         .url = j->url,
-        .authorization = j->cross_origin ? NULL : registry_authorization(pl->r, pl->scope),
+        .authorization = j->authorization,
         .headers = j->headers,
         .sink = &j->sink,
     };
@@ -264,7 +265,7 @@ static int job_judge(struct pull *pl, struct blob_job *j, int result, struct cvm
     }
     if (st == 401 && !j->cross_origin && !j->authenticated) {
         j->authenticated = true;
-        int res = registry_authenticate(pl->r, pl->scope, resp, err);
+        int res = registry_authenticate(pl->r, pl->scope, j->authorization, resp, err);
         return res < 0 ? res : 1;
     }
     if ((st == 301 || st == 302 || st == 303 || st == 307 || st == 308) && resp->location) {
@@ -454,7 +455,7 @@ int cvm_registry_pull(struct cvm_registry *r, struct cvm_store *s, const struct 
                       const struct cvm_pull_options *po, const struct cvm_transfer_progress *p,
                       struct cvm_pull_result *ret, struct cvm_error **err)
 {
-    struct pull pl = {.r = r, .s = s, .path = ref->path, .p = p};
+    struct pull pl = {.r = r, .s = s, .path = ref->path};
     r->progress = p;
     if (!(pl.scope = registry_scope(ref->path, "pull")))
         return cvm_error_set_errno(err, ENOMEM, "cannot allocate");

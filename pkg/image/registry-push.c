@@ -3,6 +3,7 @@
  * PATCH chunks when large; then the manifest with its media type; then the signature. A
  * multi-platform index pushes each platform's image before the index. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,27 +17,50 @@
 #include "signature.h"
 #include "store.h"
 
+/* A blob to send, once however many manifests of the push list it. */
+struct push_blob {
+    const struct cvm_descriptor *desc;
+    const char *title;
+    struct push *ps;
+    bool skipped;
+    int res;
+    struct cvm_error *err;
+};
+
+/* A manifest to put once the blobs are there; children come before the index naming them. */
+struct push_manifest {
+    const struct cvm_descriptor *desc;
+    struct cvm_manifest *m;
+    struct cvm_buf raw;
+    const char *reference; /* the tag, or NULL for its digest */
+};
+
 struct push {
     struct cvm_registry *r;
     struct cvm_store *s;
     const char *path;       /* the destination repository on the registry */
     const char *mount_from; /* a repository of the same registry holding the blobs, or NULL */
     char *scope;
-    const struct cvm_transfer_progress *p;
+    struct push_blob *blobs;
+    size_t n_blobs;
+    struct push_manifest *manifests;
+    size_t n_manifests;
+    /* The upload workers take blobs in order; the first failure stops new ones starting. */
+    pthread_mutex_t lock;
+    size_t next;
+    bool failed;
     struct cvm_push_result res;
 };
 
 static void emit(const struct push *ps, enum cvm_transfer_event_kind kind,
                  const struct cvm_descriptor *d, const char *title, uint64_t bytes)
 {
-    if (!ps->p || !ps->p->event)
-        return;
     struct cvm_transfer_event ev = {.kind = kind,
                                     .digest = d ? &d->digest : NULL,
                                     .title = title,
                                     .size = d ? d->size : 0,
                                     .bytes = bytes};
-    ps->p->event(ps->p->data, &ev);
+    registry_emit(ps->r, &ev);
 }
 
 static int unexpected(const char *what, const struct cvm_http_response *resp,
@@ -97,14 +121,16 @@ static char *with_digest(const char *location, const char *dstr)
 
 static void on_sent(void *data, uint64_t bytes)
 {
-    struct push *ps = data;
-    emit(ps, CVM_TRANSFER_BLOB_BYTES, NULL, NULL, bytes);
+    const struct push_blob *b = data;
+    emit(b->ps, CVM_TRANSFER_BLOB_BYTES, b->desc, b->title, bytes);
 }
 
 /* Sends [0, size) of fd to an upload session and closes it with the digest. */
-static int upload_body(struct push *ps, char *location, int fd, const struct cvm_descriptor *d,
-                       const char *dstr, struct cvm_error **err)
+static int upload_body(struct push_blob *b, char *location, int fd, const char *dstr,
+                       struct cvm_error **err)
 {
+    struct push *ps = b->ps;
+    const struct cvm_descriptor *d = b->desc;
     static const char *const octets[] = {"Content-Type: application/octet-stream", NULL};
     int res = 0;
     CVM_AUTOFREE char *loc = location;
@@ -117,7 +143,7 @@ static int upload_body(struct push *ps, char *location, int fd, const struct cvm
                  (unsigned long long)(off + n - 1));
         const char *headers[] = {octets[0], range, NULL};
         struct cvm_http_body body = {
-            .fd = fd, .offset = off, .length = n, .progress = on_sent, .progress_data = ps};
+            .fd = fd, .offset = off, .length = n, .progress = on_sent, .progress_data = b};
         struct registry_call c = {
             .method = "PATCH", .path = loc, .scope = ps->scope, .headers = headers, .body = &body};
         struct cvm_http_response resp = {0};
@@ -137,7 +163,7 @@ static int upload_body(struct push *ps, char *location, int fd, const struct cvm
     if (!url)
         return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
     struct cvm_http_body body = {
-        .fd = fd, .offset = off, .length = d->size - off, .progress = on_sent, .progress_data = ps};
+        .fd = fd, .offset = off, .length = d->size - off, .progress = on_sent, .progress_data = b};
     struct registry_call c = {
         .method = "PUT", .path = url, .scope = ps->scope, .headers = octets, .body = &body};
     struct cvm_http_response resp = {0};
@@ -148,9 +174,10 @@ static int upload_body(struct push *ps, char *location, int fd, const struct cvm
     return res;
 }
 
-static int push_blob(struct push *ps, const struct cvm_descriptor *d, const char *title,
-                     struct cvm_error **err)
+static int push_blob(struct push_blob *b, struct cvm_error **err)
 {
+    struct push *ps = b->ps;
+    const struct cvm_descriptor *d = b->desc;
     char dstr[CVM_DIGEST_STR_SIZE];
     cvm_digest_format(&d->digest, dstr);
     int res = blob_exists(ps, dstr, err);
@@ -160,22 +187,22 @@ static int push_blob(struct push *ps, const struct cvm_descriptor *d, const char
         res = upload_start(ps, dstr, true, &location, err);
     }
     if (res == 1) {
-        ps->res.blobs_skipped++;
-        emit(ps, CVM_TRANSFER_BLOB_SKIPPED, d, title, 0);
+        b->skipped = true;
+        emit(ps, CVM_TRANSFER_BLOB_SKIPPED, d, b->title, 0);
         return 0;
     }
     int fd = -1;
     if (res == 0)
         res = cvm_store_open_blob(ps->s, &d->digest, &fd, err);
     if (res == 0)
-        emit(ps, CVM_TRANSFER_BLOB_START, d, title, 0);
+        emit(ps, CVM_TRANSFER_BLOB_START, d, b->title, 0);
     /* A failed upload session is abandoned and the blob sent again in a new one. */
     for (int attempt = 1; res == 0; attempt++) {
         char *location = NULL;
         struct cvm_error *e = NULL;
         res = upload_start(ps, dstr, false, &location, &e);
         if (res == 0)
-            res = upload_body(ps, location, fd, d, dstr, &e);
+            res = upload_body(b, location, fd, dstr, &e);
         if (res == 0 || res != -CVM_E_NET || attempt == CVM_REGISTRY_ATTEMPTS) {
             if (res < 0 && err && !*err)
                 *err = e;
@@ -191,10 +218,60 @@ static int push_blob(struct push *ps, const struct cvm_descriptor *d, const char
         close(fd);
     if (res < 0)
         return cvm_error_prefix(err, "blob %s", dstr);
-    ps->res.blobs_sent++;
-    ps->res.bytes_sent += d->size;
-    emit(ps, CVM_TRANSFER_BLOB_DONE, d, title, 0);
+    emit(ps, CVM_TRANSFER_BLOB_DONE, d, b->title, 0);
     return 0;
+}
+
+/* Upload workers: each takes the next blob until none is left or one has failed. */
+static void *upload_worker(void *data)
+{
+    struct push *ps = data;
+    for (;;) {
+        pthread_mutex_lock(&ps->lock);
+        struct push_blob *b = ps->failed || ps->next == ps->n_blobs ? NULL : &ps->blobs[ps->next++];
+        pthread_mutex_unlock(&ps->lock);
+        if (!b)
+            return NULL;
+        if ((b->res = push_blob(b, &b->err)) < 0) {
+            pthread_mutex_lock(&ps->lock);
+            ps->failed = true;
+            pthread_mutex_unlock(&ps->lock);
+        }
+    }
+}
+
+/* Sends every blob, CVM_REGISTRY_PARALLEL at a time. An upload is a conversation of several
+ * requests (HEAD, POST, PATCH..., PUT), so each runs on a thread of its own. The error is
+ * that of the first blob in manifest order that failed, whatever the timing. */
+static int push_blobs(struct push *ps, struct cvm_error **err)
+{
+    /* Where the registry is, and the first token, are learned once, before the threads. */
+    int res = registry_ping(ps->r, err);
+    if (res < 0 || ps->n_blobs == 0)
+        return res;
+    pthread_t threads[CVM_REGISTRY_PARALLEL];
+    size_t started = 0;
+    size_t want = ps->n_blobs < CVM_REGISTRY_PARALLEL ? ps->n_blobs : CVM_REGISTRY_PARALLEL;
+    while (started + 1 < want && pthread_create(&threads[started], NULL, upload_worker, ps) == 0)
+        started++;
+    upload_worker(ps);
+    for (size_t i = 0; i < started; i++)
+        pthread_join(threads[i], NULL);
+    for (size_t i = 0; i < ps->n_blobs; i++) {
+        struct push_blob *b = &ps->blobs[i];
+        if (b->res < 0 && res == 0) {
+            res = b->res;
+            if (err && !*err)
+                *err = cvm_steal_ptr(&b->err);
+        } else if (b->res == 0 && ps->next > i) {
+            ps->res.blobs_skipped += b->skipped;
+            ps->res.blobs_sent += !b->skipped;
+            ps->res.bytes_sent += b->skipped ? 0 : b->desc->size;
+        }
+        cvm_error_free(b->err);
+        b->err = NULL;
+    }
+    return res;
 }
 
 static int put_manifest(struct push *ps, const char *reference, const char *media_type,
@@ -230,33 +307,80 @@ static int put_manifest(struct push *ps, const char *reference, const char *medi
     return res;
 }
 
-/* Pushes the blobs of the manifest `desc` names and then the manifest under `reference`
- * (a tag, or NULL for its digest). Indexes push their manifests first. */
-static int push_manifest(struct push *ps, const struct cvm_descriptor *desc, const char *reference,
+static int plan_blob(struct push *ps, const struct cvm_descriptor *d, const char *title,
+                     struct cvm_error **err)
+{
+    for (size_t i = 0; i < ps->n_blobs; i++)
+        if (cvm_digest_equal(&ps->blobs[i].desc->digest, &d->digest))
+            return 0;
+    struct push_blob *grown = realloc(ps->blobs, (ps->n_blobs + 1) * sizeof(*grown));
+    if (!grown)
+        return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
+    ps->blobs = grown;
+    ps->blobs[ps->n_blobs++] = (struct push_blob){.desc = d, .title = title, .ps = ps};
+    return 0;
+}
+
+/* Lists the blobs of the manifest `desc` names, and the manifest after them, to be put under
+ * `reference` (a tag, or NULL for its digest). An index lists its manifests first. */
+static int plan_manifest(struct push *ps, const struct cvm_descriptor *desc, const char *reference,
                          int depth, struct cvm_error **err)
 {
-    CVM_AUTO(cvm_manifest_free) struct cvm_manifest *m = NULL;
-    struct cvm_buf raw;
-    int res = cvm_store_read_manifest(ps->s, desc, &m, &raw, err);
+    struct push_manifest *grown = realloc(ps->manifests, (ps->n_manifests + 1) * sizeof(*grown));
+    if (!grown)
+        return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
+    ps->manifests = grown;
+    /* Indexes after the entries slot is filled: the array may move while children are added. */
+    size_t slot = ps->n_manifests++;
+    struct push_manifest *pm = &ps->manifests[slot];
+    *pm = (struct push_manifest){.desc = desc, .reference = reference};
+    cvm_buf_init(&pm->raw, 0);
+    int res = cvm_store_read_manifest(ps->s, desc, &pm->m, &pm->raw, err);
     if (res < 0)
         return res;
+    const struct cvm_manifest *m = pm->m;
     if (m->is_index && depth > 0)
-        res = cvm_error_set(err, CVM_E_FORMAT, "an index inside an index");
+        return cvm_error_set(err, CVM_E_FORMAT, "an index inside an index");
     for (size_t i = 0; res == 0 && i < m->n_entries; i++) {
-        if (m->is_index)
-            res = push_manifest(ps, &m->entries[i], NULL, depth + 1, err);
-        else
-            res = push_blob(ps, &m->entries[i], m->entries[i].title ? m->entries[i].title : "layer",
-                            err);
+        const struct cvm_descriptor *e = &m->entries[i];
+        res = m->is_index ? plan_manifest(ps, e, NULL, depth + 1, err)
+                          : plan_blob(ps, e, e->title ? e->title : "layer", err);
     }
     if (res == 0 && !m->is_index)
-        res = push_blob(ps, &m->config, "config", err);
-    char dstr[CVM_DIGEST_STR_SIZE];
-    if (res == 0)
-        res = put_manifest(ps, reference ? reference : cvm_digest_format(&desc->digest, dstr),
-                           m->media_type ? m->media_type : desc->media_type, &raw, &desc->digest,
-                           err);
-    cvm_buf_release(&raw);
+        res = plan_blob(ps, &m->config, "config", err);
+    if (res == 0 && m->is_index) {
+        /* Put after its children: move it to the end of the list. */
+        struct push_manifest moved = ps->manifests[slot];
+        memmove(&ps->manifests[slot], &ps->manifests[slot + 1],
+                (ps->n_manifests - slot - 1) * sizeof(moved));
+        ps->manifests[ps->n_manifests - 1] = moved;
+    }
+    return res;
+}
+
+static void push_release(struct push *ps)
+{
+    for (size_t i = 0; i < ps->n_manifests; i++) {
+        cvm_manifest_free(ps->manifests[i].m);
+        cvm_buf_release(&ps->manifests[i].raw);
+    }
+    free(ps->manifests);
+    free(ps->blobs);
+    free(ps->scope);
+    pthread_mutex_destroy(&ps->lock);
+}
+
+static int put_manifests(struct push *ps, struct cvm_error **err)
+{
+    int res = 0;
+    for (size_t i = 0; res == 0 && i < ps->n_manifests; i++) {
+        const struct push_manifest *pm = &ps->manifests[i];
+        char dstr[CVM_DIGEST_STR_SIZE];
+        res = put_manifest(
+            ps, pm->reference ? pm->reference : cvm_digest_format(&pm->desc->digest, dstr),
+            pm->m->media_type ? pm->m->media_type : pm->desc->media_type, &pm->raw,
+            &pm->desc->digest, err);
+    }
     return res;
 }
 
@@ -264,39 +388,44 @@ int cvm_registry_push(struct cvm_registry *r, struct cvm_store *s, const struct 
                       const struct cvm_reference *dst, const struct cvm_transfer_progress *p,
                       struct cvm_push_result *ret, struct cvm_error **err)
 {
-    struct push ps = {.r = r, .s = s, .path = dst->path, .p = p};
+    struct push ps = {.r = r, .s = s, .path = dst->path};
+    pthread_mutex_init(&ps.lock, NULL);
     r->progress = p;
     if (strcasecmp(src->domain, dst->domain) == 0 && strcmp(src->path, dst->path) != 0)
         ps.mount_from = src->path;
-    struct cvm_descriptor desc = {0};
+    struct cvm_descriptor desc = {0}, sig = {0};
+    bool has_desc = false, has_sig = false;
     int res = (ps.scope = registry_scope(dst->path, "pull,push"))
                   ? cvm_store_resolve(s, src, &desc, err)
                   : cvm_error_set_errno(err, ENOMEM, "cannot allocate");
-    char dstr[CVM_DIGEST_STR_SIZE];
-    if (res == 0)
-        res = push_manifest(&ps, &desc, dst->tag ? dst->tag : cvm_digest_format(&desc.digest, dstr),
-                            0, err);
+    has_desc = res == 0;
     /* The signature travels with the image, under the destination's signature tag. */
     CVM_AUTOFREE char *src_repo = res == 0 ? cvm_reference_repository(src) : NULL;
     CVM_AUTOFREE char *sig_name = src_repo ? cvm_signature_tag(src_repo, &desc.digest) : NULL;
-    struct cvm_descriptor sig = {0};
-    bool has_sig = false;
     if (res == 0 && !sig_name)
         res = cvm_error_set_errno(err, ENOMEM, "cannot allocate");
     if (res == 0)
         res = cvm_store_find(s, sig_name, &sig, &has_sig, err);
-    if (res == 0 && has_sig) {
-        res = push_manifest(&ps, &sig, strrchr(sig_name, ':') + 1, 0, err);
-        ps.res.signature_pushed = res == 0;
+    char dstr[CVM_DIGEST_STR_SIZE];
+    if (res == 0)
+        res = plan_manifest(&ps, &desc, dst->tag ? dst->tag : cvm_digest_format(&desc.digest, dstr),
+                            0, err);
+    if (res == 0 && has_sig)
+        res = plan_manifest(&ps, &sig, strrchr(sig_name, ':') + 1, 0, err);
+    if (res == 0)
+        res = push_blobs(&ps, err);
+    if (res == 0)
+        res = put_manifests(&ps, err);
+    if (res == 0) {
+        ps.res.digest = desc.digest;
+        ps.res.signature_pushed = has_sig;
+        *ret = ps.res;
     }
     if (has_sig)
         cvm_descriptor_release(&sig);
-    if (res == 0) {
-        ps.res.digest = desc.digest;
-        *ret = ps.res;
-    }
-    cvm_descriptor_release(&desc);
-    free(ps.scope);
+    if (has_desc)
+        cvm_descriptor_release(&desc);
+    push_release(&ps);
     r->progress = NULL;
     return res;
 }

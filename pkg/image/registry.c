@@ -26,6 +26,12 @@ int cvm_registry_open(const char *domain, const struct cvm_registry_options *o,
         free(r);
         return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
     }
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&r->lock, &attr);
+    pthread_mutexattr_destroy(&attr);
+    pthread_mutex_init(&r->emit_lock, NULL);
     r->o = *o;
     memset(&r->o.http.ca_pem, 0, sizeof(r->o.http.ca_pem));
     r->loopback = cvm_http_host_is_loopback(domain);
@@ -54,6 +60,8 @@ void cvm_registry_free(struct cvm_registry *r)
         free(r->tokens[i].scope);
         free(r->tokens[i].value);
     }
+    pthread_mutex_destroy(&r->lock);
+    pthread_mutex_destroy(&r->emit_lock);
     free(r);
 }
 
@@ -99,13 +107,20 @@ void registry_backoff(struct cvm_registry *r, int attempt, long retry_after_s, c
     snprintf(msg, sizeof(msg), "%s; retrying in %.1f s (attempt %d of %d)", what, (double)ms / 1000,
              attempt + 1, CVM_REGISTRY_ATTEMPTS);
     cvm_log(CVM_LOG_INFO, "%s", msg);
-    if (r->progress && r->progress->event) {
-        struct cvm_transfer_event ev = {.kind = CVM_TRANSFER_RETRY, .message = msg};
-        r->progress->event(r->progress->data, &ev);
-    }
+    struct cvm_transfer_event ev = {.kind = CVM_TRANSFER_RETRY, .message = msg};
+    registry_emit(r, &ev);
     struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
         ;
+}
+
+void registry_emit(struct cvm_registry *r, const struct cvm_transfer_event *ev)
+{
+    if (!r->progress || !r->progress->event)
+        return;
+    pthread_mutex_lock(&r->emit_lock);
+    r->progress->event(r->progress->data, ev);
+    pthread_mutex_unlock(&r->emit_lock);
 }
 
 /* ---- authentication ----------------------------------------------------------------------- */
@@ -128,7 +143,7 @@ static bool token_serves(const char *have, const char *want)
            strcmp(have + n, ",push") == 0;
 }
 
-const char *registry_authorization(struct cvm_registry *r, const char *scope)
+static const char *current_authorization(struct cvm_registry *r, const char *scope)
 {
     if (r->scheme == CVM_AUTH_BASIC)
         return r->basic;
@@ -141,6 +156,15 @@ const char *registry_authorization(struct cvm_registry *r, const char *scope)
             return t->value;
     }
     return NULL;
+}
+
+char *registry_authorization(struct cvm_registry *r, const char *scope)
+{
+    pthread_mutex_lock(&r->lock);
+    const char *value = current_authorization(r, scope);
+    char *copy = value ? strdup(value) : NULL;
+    pthread_mutex_unlock(&r->lock);
+    return copy;
 }
 
 static int load_credential(struct cvm_registry *r, struct cvm_error **err)
@@ -285,8 +309,8 @@ static int fetch_token(struct cvm_registry *r, const char *scope, struct cvm_err
     return res;
 }
 
-int registry_authenticate(struct cvm_registry *r, const char *scope,
-                          const struct cvm_http_response *resp, struct cvm_error **err)
+static int authenticate_locked(struct cvm_registry *r, const char *scope,
+                               const struct cvm_http_response *resp, struct cvm_error **err)
 {
     if (!resp->www_authenticate)
         return cvm_error_set(err, CVM_E_NET, "registry '%s' answered 401 without a challenge",
@@ -311,15 +335,31 @@ int registry_authenticate(struct cvm_registry *r, const char *scope,
     return res;
 }
 
+/* Uploads on several threads meeting an expired token at once renew it once: whoever comes
+ * second finds a credential other than the refused one and simply tries again. */
+int registry_authenticate(struct cvm_registry *r, const char *scope, const char *refused,
+                          const struct cvm_http_response *resp, struct cvm_error **err)
+{
+    pthread_mutex_lock(&r->lock);
+    const char *now = current_authorization(r, scope);
+    int res = now && (!refused || strcmp(now, refused) != 0)
+                  ? 0
+                  : authenticate_locked(r, scope, resp, err);
+    pthread_mutex_unlock(&r->lock);
+    return res;
+}
+
 /* ---- the request loop --------------------------------------------------------------------- */
 
-int registry_ping(struct cvm_registry *r, struct cvm_error **err)
+static int ping_locked(struct cvm_registry *r, struct cvm_error **err)
 {
     if (r->base)
         return 0;
     const char *schemes[] = {"https", "http"};
     size_t tries = r->loopback || r->o.allow_http ? 2 : 1;
     int res = 0;
+    /* The HTTPS error is the one worth reporting: HTTP was only a fallback. */
+    CVM_AUTO(cvm_error_free) struct cvm_error *https_error = NULL;
     for (size_t i = 0; i < tries; i++) {
         CVM_AUTOFREE char *url = NULL;
         if (asprintf(&url, "%s://%s/v2/", schemes[i], r->domain) < 0)
@@ -343,14 +383,23 @@ int registry_ping(struct cvm_registry *r, struct cvm_error **err)
             }
             return 0;
         }
-        /* The HTTPS error is the one worth reporting: HTTP was only a fallback. */
-        if (i == 0 && err && !*err)
-            *err = e;
+        if (i == 0)
+            https_error = e;
         else
             cvm_error_free(e);
         if (res != -CVM_E_NET || speaks_tls)
             break;
     }
+    if (err && !*err)
+        *err = cvm_steal_ptr(&https_error);
+    return res;
+}
+
+int registry_ping(struct cvm_registry *r, struct cvm_error **err)
+{
+    pthread_mutex_lock(&r->lock);
+    int res = ping_locked(r, err);
+    pthread_mutex_unlock(&r->lock);
     return res;
 }
 
@@ -368,12 +417,14 @@ int registry_call(struct cvm_registry *r, const struct registry_call *c,
     for (int attempt = 1;;) {
         if (c->sink && c->sink->buf)
             c->sink->buf->len = 0;
+        CVM_AUTOFREE char *ours =
+            same_origin && !c->authorization ? registry_authorization(r, c->scope) : NULL;
         struct cvm_http_request req = {
             .method = c->method,
             .url = url,
             .authorization = !same_origin       ? NULL
                              : c->authorization ? c->authorization
-                                                : registry_authorization(r, c->scope),
+                                                : ours,
             .headers = c->headers,
             .body = c->body,
             .sink = c->sink,
@@ -398,7 +449,7 @@ int registry_call(struct cvm_registry *r, const struct registry_call *c,
         }
         if (resp->status == 401 && same_origin && !authenticated && !c->authorization) {
             authenticated = true;
-            res = registry_authenticate(r, c->scope, resp, err);
+            res = registry_authenticate(r, c->scope, ours, resp, err);
             cvm_http_response_release(resp);
             if (res < 0)
                 return res;
@@ -407,8 +458,9 @@ int registry_call(struct cvm_registry *r, const struct registry_call *c,
         if (registry_retryable(resp->status) && attempt < CVM_REGISTRY_ATTEMPTS) {
             char what[300];
             registry_describe(resp, what, sizeof(what));
-            char msg[400];
-            snprintf(msg, sizeof(msg), "%s %s: %s", c->method, url, what);
+            /* Upload locations carry long session state in their query: not worth a line. */
+            char msg[600];
+            snprintf(msg, sizeof(msg), "%s %.*s: %s", c->method, (int)strcspn(url, "?"), url, what);
             long ra = resp->retry_after_s;
             cvm_http_response_release(resp);
             registry_backoff(r, attempt++, ra, msg);

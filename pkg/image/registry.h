@@ -52,6 +52,8 @@ struct cvm_transfer_event {
     const char *message;
 };
 
+/* Events arrive one at a time, but push's upload threads deliver them: the sink must not
+ * assume the calling thread. BLOB_BYTES names its blob, so a display can track each one. */
 struct cvm_transfer_progress {
     void (*event)(void *data, const struct cvm_transfer_event *ev);
     void *data;

@@ -17,7 +17,8 @@ registry_start plain
 dst=$REGISTRY/team/hello:1
 "$CVMCTL" push hello "$dst" >"$TMP/push.out" 2>"$TMP/push.err"
 check "push prints the manifest digest" test "$(cat "$TMP/push.out")" = "$digest"
-# The expected progress lines, from the manifests in the store (sizes as cvmctl prints them).
+# The expected progress lines, from the manifests in the store (sizes as cvmctl prints them):
+# a line per blob in the order uploads finish (sorted here), then the manifests in order.
 expected_push=$(python3 - "$CVMCTL_ROOT" "$digest" <<'PY'
 import json, sys
 root, digest = sys.argv[1], sys.argv[2]
@@ -25,22 +26,48 @@ def blob(d):
     return json.load(open(f"{root}/blobs/sha256/{d[7:]}"))
 def size(n):
     return f"{n} B" if n < 1024 else f"{n / 1024:.1f} KiB"
-def lines(m, tag):
+def blobs(m):
     out = [f"Copying blob {l['digest'][7:19]} ({l.get('annotations', {}).get('org.opencontainers.image.title', 'layer')}, {size(l['size'])}) done" for l in m["layers"]]
     c = m["config"]
     out.append(f"Copying blob {c['digest'][7:19]} (config, {size(c['size'])}) done")
-    out.append(f"Writing manifest {tag}")
     return out
 index = json.load(open(f"{root}/index.json"))
 sig = [e for e in index["manifests"] if e["annotations"]["org.opencontainers.image.ref.name"].endswith(".sig")][0]
-print("\n".join(lines(blob(digest), "1") + lines(blob(sig["digest"]), f"sha256-{digest[7:]}.sig")))
+print("\n".join(sorted(set(blobs(blob(digest)) + blobs(blob(sig["digest"]))))))
+print("Writing manifest 1")
+print(f"Writing manifest sha256-{digest[7:]}.sig")
 PY
 )
-check "push reports each blob and the manifests" test "$(cat "$TMP/push.err")" = "$expected_push"
+push_lines=$( (grep '^Copying' "$TMP/push.err" | LC_ALL=C sort) && grep -v '^Copying' "$TMP/push.err")
+check "push reports each blob and the manifests" test "$push_lines" = "$expected_push"
 check "skopeo reads the pushed manifest byte for byte" test \
     "sha256:$(skopeo inspect --raw --tls-verify=false "docker://$dst" | sha256sum | cut -d' ' -f1)" = "$digest"
 skopeo copy -q --src-tls-verify=false "docker://$dst" "dir:$TMP/skopeo-dir" >/dev/null 2>&1
 check "skopeo copy keeps every digest" sh -c "cd '$TMP/skopeo-dir' && for f in \$(ls | grep -v -e manifest.json -e version); do [ \"\$(sha256sum \$f | cut -d' ' -f1)\" = \"\$f\" ] || exit 1; done && [ \"sha256:\$(sha256sum manifest.json | cut -d' ' -f1)\" = '$digest' ]"
+# On a terminal each blob in flight has a live line (bytes, rate, ETA) that the finished log
+# replaces: played back as a terminal would, the screen ends as the plain log.
+script -qec "'$CVMCTL' push hello '$REGISTRY/team/tty:1'" /dev/null >"$TMP/tty.out"
+check "a terminal shows a live line per blob" python3 - "$TMP/tty.out" "$CVMCTL_ROOT" "$digest" <<'PY'
+import json, re, sys
+raw = open(sys.argv[1], encoding="utf-8").read().replace("\r\n", "\n")
+root, digest = sys.argv[2], sys.argv[3]
+m = json.load(open(f"{root}/blobs/sha256/{digest[7:]}"))
+def size(n):
+    return f"{n} B" if n < 1024 else f"{n / 1024:.1f} KiB"
+blobs = [(l["digest"][7:19], l["annotations"]["org.opencontainers.image.title"], l["size"]) for l in m["layers"]]
+blobs.append((m["config"]["digest"][7:19], "config", m["config"]["size"]))
+for h, t, n in blobs:  # every blob starts with a live line at zero bytes
+    assert f"Copying blob {h} ({t}) 0 B / {size(n)}, 0 B/s, ETA --\n" in raw, (h, t)
+screen = []
+for piece in re.split(r"(\x1b\[\d+A\x1b\[J)", raw):
+    up = re.fullmatch(r"\x1b\[(\d+)A\x1b\[J", piece)
+    if up:
+        del screen[len(screen) - int(up.group(1)):]
+    else:
+        screen.extend(piece.splitlines())
+screen = [l for l in screen if l.startswith("Copying")]
+assert len(screen) >= len(blobs) and all(l.endswith(" done") for l in screen), screen
+PY
 expect "push again skips every blob" 0 "$digest
 " "" -- "$CVMCTL" push -q hello "$dst"
 

@@ -54,4 +54,20 @@ pull_via garbage --garbage "manifests/1"
 check "a manifest that is not JSON fails the pull" test "$status" = 125
 check "... with one line naming the manifest" test "$(cat "$TMP/err")" = "cvmctl: error: pull '$PROXY/team/hello:1': manifest '1': invalid JSON at line 1 column 1: '[' or '{' expected near '<'"
 check "... and leaves the store clean" clean_store "$TMP/garbage"
+# ---- push -------------------------------------------------------------------------------------
+proxy_start "$REGISTRY" --fail-once "PUT:/blobs/uploads/:500"
+"$CVMCTL" push hello "$PROXY/team/retried:1" >"$TMP/out" 2>"$TMP/err"
+check "a 500 to a blob upload once: the push completes" test "$?" = 0 -a "$(cat "$TMP/out")" = "$digest"
+check "... sending the blob again in a new session" grep -q "^PUT http://$PROXY/v2/team/retried/blobs/uploads/[^ ]*: HTTP 500, registry says UNAVAILABLE: injected by fault-proxy; retrying in [0-9.]* s (attempt 2 of 5)\$" "$TMP/err"
+check "... and the registry has the image" test \
+    "sha256:$(skopeo inspect --raw --tls-verify=false "docker://$REGISTRY/team/retried:1" | sha256sum | cut -d' ' -f1)" = "$digest"
+
+# A blob whose bytes no longer match its digest: the registry refuses it, the other uploads
+# finish or stop, and no manifest is written.
+cp -r "$CVMCTL_ROOT" "$TMP/bad-root"
+chmod u+w "$TMP/bad-root/blobs/sha256/${so#sha256:}"
+printf 'X' | dd of="$TMP/bad-root/blobs/sha256/${so#sha256:}" bs=1 seek=100 conv=notrunc 2>/dev/null
+expect "a store blob that does not match its digest fails the push" 125 "" "cvmctl: error: push '$REGISTRY/team/bad:1': blob $so: upload: HTTP 400, registry says DIGEST_INVALID: provided digest did not match uploaded content
+" -- env CVMCTL_ROOT="$TMP/bad-root" "$CVMCTL" push -q hello "$REGISTRY/team/bad:1"
+check "... and the registry names nothing" test "$(curl -s -o /dev/null -w '%{http_code}' "$REGISTRY_URL/v2/team/bad/manifests/1")" = 404
 finish
