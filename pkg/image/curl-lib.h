@@ -28,6 +28,9 @@ struct cvm_error;
     X(curl_multi_info_read)                                                                        \
     X(curl_multi_cleanup)                                                                          \
     X(curl_multi_strerror)                                                                         \
+    X(curl_share_init)                                                                             \
+    X(curl_share_setopt)                                                                           \
+    X(curl_share_cleanup)                                                                          \
     X(curl_url)                                                                                    \
     X(curl_url_set)                                                                                \
     X(curl_url_get)                                                                                \

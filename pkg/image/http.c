@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -306,6 +307,62 @@ void cvm_http_options_release(struct cvm_http_options *o)
     cvm_buf_release(&o->ca_pem);
 }
 
+/* ---- shared connections ------------------------------------------------------------------- */
+
+struct cvm_http_share {
+    CURLSH *sh;
+    pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
+};
+
+static void share_lock(CURL *handle, curl_lock_data data, curl_lock_access access, void *userptr)
+{
+    (void)handle;
+    (void)access;
+    struct cvm_http_share *s = userptr;
+    pthread_mutex_lock(&s->locks[data]);
+}
+
+static void share_unlock(CURL *handle, curl_lock_data data, void *userptr)
+{
+    (void)handle;
+    struct cvm_http_share *s = userptr;
+    pthread_mutex_unlock(&s->locks[data]);
+}
+
+int cvm_http_share_new(struct cvm_http_share **ret, struct cvm_error **err)
+{
+    int r = cvm_curl_lib_load(err);
+    if (r < 0)
+        return r;
+    struct cvm_http_share *s = calloc(1, sizeof(*s));
+    if (!s || !(s->sh = sym_curl_share_init())) {
+        free(s);
+        return cvm_error_set_errno(err, ENOMEM, "cannot share connections");
+    }
+    for (size_t i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_init(&s->locks[i], NULL);
+    sym_curl_share_setopt(s->sh, CURLSHOPT_LOCKFUNC, share_lock);
+    sym_curl_share_setopt(s->sh, CURLSHOPT_UNLOCKFUNC, share_unlock);
+    sym_curl_share_setopt(s->sh, CURLSHOPT_USERDATA, s);
+    sym_curl_share_setopt(s->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    sym_curl_share_setopt(s->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    sym_curl_share_setopt(s->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    *ret = s;
+    return 0;
+}
+
+void cvm_http_share_free(struct cvm_http_share *s)
+{
+    if (!s)
+        return;
+    sym_curl_share_cleanup(s->sh);
+    for (size_t i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_destroy(&s->locks[i]);
+    free(s);
+}
+
+/* ---- requests ----------------------------------------------------------------------------- */
+
 static int add_header(struct cvm_http_transfer *t, const char *line, struct cvm_error **err)
 {
     struct curl_slist *l = sym_curl_slist_append(t->headers, line);
@@ -358,6 +415,8 @@ int cvm_http_transfer_new(const struct cvm_http_options *o, const struct cvm_htt
     response_reset(&t->resp);
     CURL *c = t->easy;
     sym_curl_easy_setopt(c, CURLOPT_URL, req->url);
+    if (o->share)
+        sym_curl_easy_setopt(c, CURLOPT_SHARE, o->share->sh);
     sym_curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     sym_curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t->curl_error);
     sym_curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);

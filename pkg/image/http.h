@@ -20,14 +20,21 @@ struct cvm_hasher;
 #define CVM_HTTP_HEADER_MAX (8u << 10)
 
 struct cvm_http_options {
-    bool tls_verify;         /* false: accept any certificate (--tls-verify=false) */
-    const char *ca_file;     /* PEM CAs trusted besides the system's, or NULL */
-    const char *cert_dir;    /* a folder of *.crt CA files trusted besides them, or NULL */
-    long connect_timeout_ms; /* 0: 10 s */
-    long stall_timeout_s;    /* a transfer slower than 1 KiB/s for this long fails; 0: 30 s */
-    const char *user_agent;  /* NULL: "cvmctl" */
-    struct cvm_buf ca_pem;   /* filled by cvm_http_options_load_cas */
+    bool tls_verify;              /* false: accept any certificate (--tls-verify=false) */
+    const char *ca_file;          /* PEM CAs trusted besides the system's, or NULL */
+    const char *cert_dir;         /* a folder of *.crt CA files trusted besides them, or NULL */
+    long connect_timeout_ms;      /* 0: 10 s */
+    long stall_timeout_s;         /* a transfer slower than 1 KiB/s for this long fails; 0: 30 s */
+    const char *user_agent;       /* NULL: "cvmctl" */
+    struct cvm_buf ca_pem;        /* filled by cvm_http_options_load_cas */
+    struct cvm_http_share *share; /* connections the transfers reuse, or NULL */
 };
+
+/* Connections, DNS answers and TLS sessions shared by transfers on any thread: the requests
+ * of one client reuse a connection rather than pay a TCP and TLS handshake each. */
+struct cvm_http_share;
+int cvm_http_share_new(struct cvm_http_share **ret, struct cvm_error **err);
+void cvm_http_share_free(struct cvm_http_share *s);
 
 /* Reads the CAs to trust (the system's, ca_file, cert_dir's *.crt) once into o->ca_pem, so
  * that transfers do not read them again; needed before any transfer when ca_file or cert_dir

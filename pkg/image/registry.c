@@ -35,7 +35,10 @@ int cvm_registry_open(const char *domain, const struct cvm_registry_options *o,
     r->o = *o;
     memset(&r->o.http.ca_pem, 0, sizeof(r->o.http.ca_pem));
     r->loopback = cvm_http_host_is_loopback(domain);
+    r->o.http.share = NULL;
     int res = cvm_http_options_load_cas(&r->o.http, err);
+    if (res == 0)
+        res = cvm_http_share_new(&r->o.http.share, err);
     if (res < 0) {
         cvm_registry_free(r);
         return res;
@@ -49,6 +52,7 @@ void cvm_registry_free(struct cvm_registry *r)
     if (!r)
         return;
     cvm_http_options_release(&r->o.http);
+    cvm_http_share_free(r->o.http.share);
     free(r->domain);
     free(r->base);
     free(r->realm);
