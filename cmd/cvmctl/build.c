@@ -8,32 +8,61 @@
 #include "cli.h"
 #include "image-build.h"
 #include "image-cli.h"
+#include "image-index.h"
 
 static const char *const build_usage[] = {
-    "cvmctl build -t <name> [-f <file>] [--quiet] <context>",
+    "cvmctl build -t <name> [-f <file>] [--platform <os/arch[/variant]>] [--quiet] <context>",
     "",
     "Builds a cVM image from the folder <context> and the build file (default",
     "<context>/cvm.yaml; specs/image-format.md §3), measures the deployment with the",
     "monitor's loader, stores it and tags it <name>. Prints the manifest digest on stdout.",
+    "An image is for one architecture: every runtime and the ldso must be built for it.",
     "",
     "  -t, --tag <name>     the reference to tag the image with (e.g. hello:1.0)",
     "  -f, --file <file>    the build file",
+    "      --platform <os/arch[/variant]>",
+    "                       the platform the image is for: os linux, arch amd64 or arm64",
+    "                       (the runtimes' architecture), the variant recorded in the",
+    "                       config (e.g. linux/arm64/v8); default: the first runtime's",
     "  -q, --quiet          print only the digest",
     "  -h, --help           show this help",
     NULL,
 };
+
+enum { OPT_PLATFORM = 2000 };
+
+/* --platform: the syntax, then what cVM images can be for (specs/image-format.md §5); 0 or
+ * the misuse exit code. */
+static int parse_platform(const char *text, struct cvm_platform *ret)
+{
+    if (cvm_platform_parse(text, ret, NULL) < 0)
+        return cvmctl_misuse(&cvmctl_cmd_build,
+                             "--platform takes os/arch[/variant] of lowercase letters and "
+                             "digits, not '%s'",
+                             text);
+    if (strcmp(ret->os, "linux") != 0)
+        return cvmctl_misuse(&cvmctl_cmd_build, "--platform: unsupported os '%s' (only linux)",
+                             ret->os);
+    if (strcmp(ret->architecture, "amd64") != 0 && strcmp(ret->architecture, "arm64") != 0)
+        return cvmctl_misuse(&cvmctl_cmd_build,
+                             "--platform: unsupported architecture '%s' (amd64 or arm64)",
+                             ret->architecture);
+    return 0;
+}
 
 static int build_run(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"tag", required_argument, NULL, 't'},
         {"file", required_argument, NULL, 'f'},
+        {"platform", required_argument, NULL, OPT_PLATFORM},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *tag = NULL, *file = NULL;
-    bool quiet = false;
+    struct cvm_platform platform;
+    bool quiet = false, has_platform = false;
     int c;
     opterr = 0;
     optind = 1;
@@ -41,6 +70,13 @@ static int build_run(int argc, char **argv)
         switch (c) {
         case 't': tag = optarg; break;
         case 'f': file = optarg; break;
+        case OPT_PLATFORM: {
+            int r = parse_platform(optarg, &platform);
+            if (r != 0)
+                return r;
+            has_platform = true;
+            break;
+        }
         case 'q': quiet = true; break;
         case 'h': cvmctl_print_usage(stdout, &cvmctl_cmd_build); return CVMCTL_EXIT_OK;
         default: return cvmctl_option_error(&cvmctl_cmd_build, c, argv);
@@ -61,7 +97,10 @@ static int build_run(int argc, char **argv)
     CVM_AUTO(cvm_store_free) struct cvm_store *s = NULL;
     if (!name || cvmctl_store_open(0, &s, &err) < 0)
         return cvmctl_fail(err);
-    struct cvm_build_options o = {.context = argv[optind], .file = file, .name = name};
+    struct cvm_build_options o = {.context = argv[optind],
+                                  .file = file,
+                                  .name = name,
+                                  .platform = has_platform ? &platform : NULL};
     struct cvm_build_result res;
     if (cvm_image_build(s, &o, &res, &err) < 0)
         return cvmctl_fail(err);

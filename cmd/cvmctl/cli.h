@@ -34,6 +34,7 @@ extern const struct cvmctl_command cvmctl_cmd_keygen;
 extern const struct cvmctl_command cvmctl_cmd_load;
 extern const struct cvmctl_command cvmctl_cmd_login;
 extern const struct cvmctl_command cvmctl_cmd_logout;
+extern const struct cvmctl_command cvmctl_cmd_manifest;
 extern const struct cvmctl_command cvmctl_cmd_measure;
 extern const struct cvmctl_command cvmctl_cmd_monitor;
 extern const struct cvmctl_command cvmctl_cmd_pull;

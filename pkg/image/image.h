@@ -8,6 +8,7 @@
 #include "credentials.h"
 #include "digest.h"
 #include "image-check.h"
+#include "image-index.h"
 #include "layout-tar.h"
 #include "manifest.h"
 #include "policy.h"

@@ -19,8 +19,6 @@
 #include "store.h"
 #include "zstd-codec.h"
 
-CVM_DEFINE_CLEANUP(struct cvm_monitor_config *, cvm_monitor_config_free)
-
 /* A layer to write: its bytes before compression, title and media type. */
 struct layer {
     const char *title;
@@ -221,6 +219,38 @@ static const char *elf_architecture(const uint8_t *elf, size_t len)
     return machine == EM_AARCH64 ? "arm64" : machine == EM_X86_64 ? "amd64" : "unknown";
 }
 
+/* An image is for one architecture: the platform's, else the first runtime's. Every
+ * runtime and the ldso must be built for it. */
+static int check_architectures(struct build *b)
+{
+    const struct cvm_deploy_spec *spec = &b->cfg->spec;
+    const struct cvm_platform *p = b->o->platform;
+    char shown[CVM_PLATFORM_STR_SIZE];
+    const char *want =
+        p ? p->architecture : elf_architecture(spec->vms[0].runtime, spec->vms[0].runtime_len);
+    for (size_t i = 0; i <= spec->n_vms; i++) {
+        bool ldso = i == spec->n_vms;
+        const char *path = ldso ? cvm_monitor_config_ldso_path(b->cfg)
+                                : cvm_monitor_config_runtime_path(b->cfg, i);
+        if (!path)
+            continue;
+        const char *arch = ldso ? elf_architecture(spec->ldso, spec->ldso_len)
+                                : elf_architecture(spec->vms[i].runtime, spec->vms[i].runtime_len);
+        if (strcmp(arch, want) == 0)
+            continue;
+        if (p)
+            return cvm_error_set(
+                b->err, CVM_E_CONFLICT, "%s '%s' is for %s, but the image is for %s",
+                ldso ? "ldso" : "runtime", path, arch, cvm_platform_format(p, shown));
+        return cvm_error_set(b->err, CVM_E_CONFLICT,
+                             "%s '%s' is for %s, but runtime '%s' is for %s: an image is for one "
+                             "architecture",
+                             ldso ? "ldso" : "runtime", path, arch,
+                             cvm_monitor_config_runtime_path(b->cfg, 0), want);
+    }
+    return 0;
+}
+
 static char *hexdigest(const uint8_t d[CVM_SHA256_LEN], char out[CVM_DIGEST_STR_SIZE])
 {
     struct cvm_digest dg;
@@ -255,11 +285,27 @@ static json_t *config_json(struct build *b)
     } else {
         json_decref(vms);
     }
+    /* check_architectures made the platform's architecture the runtimes' one. */
+    const struct cvm_platform *p = b->o->platform;
     const struct cvm_vm_spec *vm0 = &spec->vms[0];
-    return cvm ? json_pack("{s:s, s:s, s:o}", "architecture",
-                           elf_architecture(vm0->runtime, vm0->runtime_len), "os", "linux", "cvm",
-                           cvm)
-               : NULL;
+    json_t *j =
+        cvm ? json_pack("{s:s, s:s}", "architecture",
+                        elf_architecture(vm0->runtime, vm0->runtime_len), "os", p ? p->os : "linux")
+            : NULL;
+    if (j && p && p->variant[0] && json_object_set_new(j, "variant", json_string(p->variant)) < 0) {
+        json_decref(j);
+        j = NULL;
+    }
+    if (!j) {
+        json_decref(cvm);
+        return NULL;
+    }
+    /* json_object_set_new takes cvm's reference even when it fails. */
+    if (json_object_set_new(j, "cvm", cvm) < 0) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
 }
 
 static json_t *descriptor_json(const struct cvm_descriptor *d)
@@ -370,6 +416,9 @@ int cvm_image_build(struct cvm_store *s, const struct cvm_build_options *o,
     int r = read_inputs(&b, file);
     if (r == 0 && (r = cvm_measure_spec(&b.cfg->spec, &b.m, err)) < 0)
         r = cvm_error_prefix(err, "measure");
+    /* After the loader accepted every ELF file, before anything is written. */
+    if (r == 0)
+        r = check_architectures(&b);
     if (r == 0)
         r = emit_deployment(&b);
     if (r == 0)

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "image-index.h"
 #include "manifest.h"
 #include "monitor.h"
 
@@ -25,6 +26,10 @@ struct cvm_build_options {
     const char *context; /* the folder file paths resolve against */
     const char *file;    /* the build file; NULL for CONTEXT/cvm.yaml */
     const char *name;    /* canonical reference the image is tagged with */
+    /* The platform the image is for: every runtime and the ldso must be for its
+     * architecture, and its variant goes into the config. NULL: the architecture of the
+     * first runtime, which every other runtime and the ldso must share. */
+    const struct cvm_platform *platform;
 };
 
 struct cvm_build_result {
@@ -34,6 +39,9 @@ struct cvm_build_result {
     uint8_t measurement[CVM_SHA256_LEN];
 };
 
+/* Builds the image, stores its blobs and tags it o->name. A runtime or ldso for another
+ * architecture than the platform's (or the first runtime's) is CVM_E_CONFLICT naming the
+ * file and both architectures; nothing is written then. */
 int cvm_image_build(struct cvm_store *s, const struct cvm_build_options *o,
                     struct cvm_build_result *ret, struct cvm_error **err);
 
@@ -48,7 +56,8 @@ struct cvm_image_bundle {
     struct cvm_bundle_storage *storage;
 };
 
-/* Loads the image `desc` names; a measurement that differs from the one its config records
+/* Loads the image `desc` names (for an index, its linux image of this host's architecture);
+ * a measurement that differs from the one its config records
  * is CVM_E_DIGEST with both values. */
 int cvm_image_bundle_load(struct cvm_store *s, const struct cvm_descriptor *desc,
                           struct cvm_image_bundle **ret, struct cvm_error **err);

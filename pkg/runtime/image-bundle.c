@@ -7,6 +7,7 @@
 
 #include "base.h"
 #include "image-build.h"
+#include "registry.h"
 #include "runtime.h"
 #include "store.h"
 #include "zstd-codec.h"
@@ -126,8 +127,38 @@ static int load_files(struct cvm_store *s, struct cvm_image_bundle *b, struct cv
     return r;
 }
 
+static int load_at(struct cvm_store *s, const struct cvm_descriptor *desc, int depth,
+                   struct cvm_image_bundle **ret, struct cvm_error **err);
+
+/* A multi-platform index runs as docker runs one: its image for this host's platform. */
+static int load_host_platform(struct cvm_store *s, const struct cvm_manifest *index,
+                              struct cvm_image_bundle **ret, struct cvm_error **err)
+{
+    char have[512] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < index->n_entries; i++) {
+        const struct cvm_descriptor *e = &index->entries[i];
+        if (e->os && e->architecture && strcmp(e->os, "linux") == 0 &&
+            strcmp(e->architecture, CVM_HOST_ARCHITECTURE) == 0)
+            return load_at(s, e, 1, ret, err);
+        int n = snprintf(have + used, sizeof(have) - used, "%s%s/%s%s%s", used ? ", " : "",
+                         e->os ? e->os : "?", e->architecture ? e->architecture : "?",
+                         e->variant ? "/" : "", e->variant ? e->variant : "");
+        if (n > 0 && (size_t)n < sizeof(have) - used)
+            used += (size_t)n;
+    }
+    return cvm_error_set(err, CVM_E_NOTFOUND, "the index has no linux/%s image (it has: %s)",
+                         CVM_HOST_ARCHITECTURE, used ? have : "nothing");
+}
+
 int cvm_image_bundle_load(struct cvm_store *s, const struct cvm_descriptor *desc,
                           struct cvm_image_bundle **ret, struct cvm_error **err)
+{
+    return load_at(s, desc, 0, ret, err);
+}
+
+static int load_at(struct cvm_store *s, const struct cvm_descriptor *desc, int depth,
+                   struct cvm_image_bundle **ret, struct cvm_error **err)
 {
     CVM_AUTO(cvm_image_bundle_free) struct cvm_image_bundle *b = calloc(1, sizeof(*b));
     if (!b || !(b->storage = calloc(1, sizeof(*b->storage))))
@@ -135,6 +166,8 @@ int cvm_image_bundle_load(struct cvm_store *s, const struct cvm_descriptor *desc
     int r = cvm_store_read_manifest(s, desc, &b->manifest, NULL, err);
     if (r < 0)
         return r;
+    if (b->manifest->is_index && depth == 0)
+        return load_host_platform(s, b->manifest, ret, err);
     const struct cvm_manifest *m = b->manifest;
     if (m->is_index || !m->artifact_type || strcmp(m->artifact_type, CVM_ARTIFACT_IMAGE) != 0 ||
         strcmp(m->config.media_type, CVM_MEDIA_CONFIG) != 0)
