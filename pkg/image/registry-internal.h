@@ -61,9 +61,12 @@ int registry_call(struct cvm_registry *r, const struct registry_call *c,
 char *registry_authorization(struct cvm_registry *r, const char *scope);
 /* After a 401 to a request that sent `refused` (or no Authorization): learns the challenge,
  * fetches a token or prepares Basic, unless another request has renewed it meanwhile; 0 when
- * a retry may succeed, else the error (refused or missing credentials are CVM_E_USAGE). */
+ * a retry may succeed, with *ret_authorization (malloc'd, or NULL; a previous value is freed)
+ * the credential to retry with, even when it lives less than the renewal margin; else the
+ * error (refused or missing credentials are CVM_E_USAGE). */
 int registry_authenticate(struct cvm_registry *r, const char *scope, const char *refused,
-                          const struct cvm_http_response *resp, struct cvm_error **err);
+                          const struct cvm_http_response *resp, char **ret_authorization,
+                          struct cvm_error **err);
 /* Makes r->base known (HTTPS, or HTTP where allowed) with one GET /v2/. */
 int registry_ping(struct cvm_registry *r, struct cvm_error **err);
 

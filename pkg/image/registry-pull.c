@@ -118,6 +118,7 @@ struct blob_job {
     const char *headers[2];
     char *blob_url;
     char *authorization;
+    bool fresh_authorization; /* fetched for this job: kept even within the renewal margin */
 };
 
 struct progress_ctx {
@@ -216,8 +217,10 @@ static int job_prepare(struct pull *pl, struct blob_job *j, struct progress_ctx 
         j->headers[h++] = j->range;
     }
     j->headers[h] = NULL;
-    free(j->authorization);
-    j->authorization = j->cross_origin ? NULL : registry_authorization(pl->r, pl->scope);
+    if (j->cross_origin || !j->fresh_authorization) {
+        free(j->authorization);
+        j->authorization = j->cross_origin ? NULL : registry_authorization(pl->r, pl->scope);
+    }
     j->req = (struct cvm_http_request){
         .method = "GET",
         .url = j->url,
@@ -265,8 +268,12 @@ static int job_judge(struct pull *pl, struct blob_job *j, int result, struct cvm
     }
     if (st == 401 && !j->cross_origin && !j->authenticated) {
         j->authenticated = true;
-        int res = registry_authenticate(pl->r, pl->scope, j->authorization, resp, err);
-        return res < 0 ? res : 1;
+        int res =
+            registry_authenticate(pl->r, pl->scope, j->authorization, resp, &j->authorization, err);
+        if (res < 0)
+            return res;
+        j->fresh_authorization = true;
+        return 1;
     }
     if ((st == 301 || st == 302 || st == 303 || st == 307 || st == 308) && resp->location) {
         if (++j->redirects > REGISTRY_MAX_REDIRECTS)

@@ -82,7 +82,7 @@ static int blob_exists(struct push *ps, const char *dstr, struct cvm_error **err
     struct cvm_http_response resp = {0};
     int res = registry_call(ps->r, &c, &resp, err);
     if (res == 0)
-        res = resp.status == 200 ? 1 : resp.status == 404 ? 0 : unexpected(path, &resp, err);
+        res = resp.status == 200 ? 1 : resp.status == 404 ? 0 : unexpected("HEAD", &resp, err);
     cvm_http_response_release(&resp);
     return res;
 }
@@ -105,7 +105,7 @@ static int upload_start(struct push *ps, const char *dstr, bool mount, char **re
     else if (res == 0 && resp.status == 202 && resp.location)
         *ret_location = cvm_steal_ptr(&resp.location);
     else if (res == 0)
-        res = unexpected(path, &resp, err);
+        res = unexpected(mount ? "mount" : "upload start", &resp, err);
     cvm_http_response_release(&resp);
     return res;
 }
@@ -289,14 +289,16 @@ static int put_manifest(struct push *ps, const char *reference, const char *medi
         .method = "PUT", .path = path, .scope = ps->scope, .headers = headers, .body = &body};
     struct cvm_http_response resp = {0};
     int res = registry_call(ps->r, &c, &resp, err);
+    char what[160]; /* tags are at most 128 bytes */
+    snprintf(what, sizeof(what), "manifest '%s'", reference);
     struct cvm_digest said;
     char want[CVM_DIGEST_STR_SIZE];
     if (res == 0 && resp.status != 201)
-        res = unexpected("manifest", &resp, err);
+        res = unexpected(what, &resp, err);
     else if (res == 0 && resp.docker_content_digest &&
              (cvm_digest_parse(resp.docker_content_digest, &said, NULL) < 0 ||
               !cvm_digest_equal(&said, digest)))
-        res = cvm_error_set(err, CVM_E_DIGEST, "manifest %s: the registry stored it as '%.80s'",
+        res = cvm_error_set(err, CVM_E_DIGEST, "%s: the registry stored %s as '%.80s'", what,
                             cvm_digest_format(digest, want), resp.docker_content_digest);
     cvm_http_response_release(&resp);
     if (res == 0) {

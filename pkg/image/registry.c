@@ -147,7 +147,8 @@ static bool token_serves(const char *have, const char *want)
            strcmp(have + n, ",push") == 0;
 }
 
-static const char *current_authorization(struct cvm_registry *r, const char *scope)
+/* The credential for scope that stays valid for `margin` more seconds, or NULL. */
+static const char *find_authorization(struct cvm_registry *r, const char *scope, time_t margin)
 {
     if (r->scheme == CVM_AUTH_BASIC)
         return r->basic;
@@ -156,10 +157,15 @@ static const char *current_authorization(struct cvm_registry *r, const char *sco
     const char *want = scope ? scope : "";
     for (size_t i = 0; i < REGISTRY_MAX_TOKENS; i++) {
         struct registry_token *t = &r->tokens[i];
-        if (t->scope && token_serves(t->scope, want) && time(NULL) + TOKEN_MARGIN < t->expires)
+        if (t->scope && token_serves(t->scope, want) && time(NULL) + margin < t->expires)
             return t->value;
     }
     return NULL;
+}
+
+static const char *current_authorization(struct cvm_registry *r, const char *scope)
+{
+    return find_authorization(r, scope, TOKEN_MARGIN);
 }
 
 char *registry_authorization(struct cvm_registry *r, const char *scope)
@@ -342,14 +348,25 @@ static int authenticate_locked(struct cvm_registry *r, const char *scope,
 /* Uploads on several threads meeting an expired token at once renew it once: whoever comes
  * second finds a credential other than the refused one and simply tries again. */
 int registry_authenticate(struct cvm_registry *r, const char *scope, const char *refused,
-                          const struct cvm_http_response *resp, struct cvm_error **err)
+                          const struct cvm_http_response *resp, char **ret_authorization,
+                          struct cvm_error **err)
 {
     pthread_mutex_lock(&r->lock);
     const char *now = current_authorization(r, scope);
     int res = now && (!refused || strcmp(now, refused) != 0)
                   ? 0
                   : authenticate_locked(r, scope, resp, err);
+    /* A token that lives less than the renewal margin still serves the request it was
+     * fetched for. */
+    const char *use = res == 0 ? find_authorization(r, scope, 0) : NULL;
+    char *copy = use ? strdup(use) : NULL;
     pthread_mutex_unlock(&r->lock);
+    if (res == 0 && use && !copy)
+        return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
+    if (res == 0) {
+        free(*ret_authorization);
+        *ret_authorization = copy;
+    }
     return res;
 }
 
@@ -418,16 +435,19 @@ int registry_call(struct cvm_registry *r, const struct registry_call *c,
         return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
     bool authenticated = false, same_origin = true;
     int redirects = 0;
+    /* The credential the authentication of this request produced, used for its retries. */
+    CVM_AUTOFREE char *fresh = NULL;
     for (int attempt = 1;;) {
         if (c->sink && c->sink->buf)
             c->sink->buf->len = 0;
         CVM_AUTOFREE char *ours =
-            same_origin && !c->authorization ? registry_authorization(r, c->scope) : NULL;
+            same_origin && !c->authorization && !fresh ? registry_authorization(r, c->scope) : NULL;
         struct cvm_http_request req = {
             .method = c->method,
             .url = url,
             .authorization = !same_origin       ? NULL
                              : c->authorization ? c->authorization
+                             : fresh            ? fresh
                                                 : ours,
             .headers = c->headers,
             .body = c->body,
@@ -453,7 +473,7 @@ int registry_call(struct cvm_registry *r, const struct registry_call *c,
         }
         if (resp->status == 401 && same_origin && !authenticated && !c->authorization) {
             authenticated = true;
-            res = registry_authenticate(r, c->scope, ours, resp, err);
+            res = registry_authenticate(r, c->scope, fresh ? fresh : ours, resp, &fresh, err);
             cvm_http_response_release(resp);
             if (res < 0)
                 return res;

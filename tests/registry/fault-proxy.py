@@ -3,7 +3,8 @@
 
 Each rule fires once, on the first request it matches; REGEX is re.search'ed in the request
 target (path and query). Requests carrying Range are never altered by the body rules, so a
-client resuming after a cut gets the upstream's own 206.
+client resuming after a cut gets the upstream's own 206. --header-log records which
+Authorization scheme each request carried, to show where credentials travel.
 """
 import argparse
 import http.client
@@ -13,7 +14,13 @@ import socket
 import struct
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+# sha256 of no bytes: the Docker-Content-Digest that --fake-digest puts on an answer.
+EMPTY_DIGEST = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+# Rules judged before the upstream is asked; the others judge the upstream's answer.
+BEFORE = ("fail-once", "garbage", "redirect", "delay", "rewrite", "reject-token")
 
 HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer",
        "upgrade", "expect", "host", "content-length"}
@@ -33,6 +40,18 @@ def split_last(spec, what):
     return regex, int(num)
 
 
+def split_redirect(spec):
+    """'REGEX:http://host:port' -> (REGEX, URL-PREFIX); 'REGEX:' -> (REGEX, '') for a
+    Location relative to this proxy."""
+    for scheme in (":http://", ":https://"):
+        at = spec.find(scheme)
+        if at >= 0:
+            return spec[:at], spec[at + 1:]
+    if spec.endswith(":"):
+        return spec[:-1], ""
+    sys.exit("fault-proxy: --redirect '%s': expected REGEX:URL-PREFIX or REGEX:" % spec)
+
+
 def parse_rules(opts):
     rules = []
     for spec in opts.fail_once:
@@ -49,6 +68,21 @@ def parse_rules(opts):
             rules.append(Rule(kind, regex, "GET", num))
     for spec in opts.corrupt_body:
         rules.append(Rule("corrupt-body", spec, "GET"))
+    for spec in opts.redirect:
+        regex, prefix = split_redirect(spec)
+        rules.append(Rule("redirect", regex, "GET", prefix))
+    for spec in opts.delay:
+        regex, ms = split_last(spec, "--delay")
+        rules.append(Rule("delay", regex, None, ms))
+    for spec in opts.rewrite:
+        regex, sep, replacement = spec.partition("=>")
+        if not sep:
+            sys.exit("fault-proxy: --rewrite '%s': expected REGEX=>REPLACEMENT" % spec)
+        rules.append(Rule("rewrite", regex, None, replacement))
+    for spec in opts.reject_token:
+        rules.append(Rule("reject-token", spec))
+    for spec in opts.fake_digest:
+        rules.append(Rule("fake-digest", spec, "GET"))
     return rules
 
 
@@ -74,8 +108,10 @@ class Handler(BaseHTTPRequestHandler):
                     continue
                 if r.method not in (None, "*", self.command) or not r.regex.search(self.path):
                     continue
-                if r.kind not in ("fail-once", "garbage") and (
-                        status != 200 or "Range" in self.headers):
+                if r.kind not in BEFORE and (status != 200 or "Range" in self.headers):
+                    continue
+                if r.kind == "reject-token" and not self.headers.get(
+                        "Authorization", "").lower().startswith("bearer "):
                     continue
                 r.fired = True
                 return r
@@ -133,15 +169,36 @@ class Handler(BaseHTTPRequestHandler):
             self.local_reply(200, "application/json", b"<html>not json {")
             self.log(200, rule.kind)
             return
+        rule = self.take(("redirect",))
+        if rule:
+            self.local_reply(307, "text/plain", b"", [("Location", rule.arg + self.path)])
+            self.log(307, rule.kind)
+            return
+        before = []
+        rule = self.take(("delay",))
+        if rule:
+            time.sleep(rule.arg / 1000)
+            before.append(rule.kind)
+        path = self.path
+        rule = self.take(("rewrite",))
+        if rule:
+            path = rule.regex.sub(rule.arg, path, count=1)
+            before.append(rule.kind)
+        # The upstream's own 401 for this request without its token, marked the way a
+        # registry marks a token it does not accept (RFC 6750 §3.1).
+        reject = self.take(("reject-token",))
+        if reject:
+            before.append(reject.kind)
 
         up = http.client.HTTPConnection(self.server.upstream, timeout=30)
         # putheader one by one: Go clients send Accept once per media type, and a dict
         # would keep only the last one.
-        up.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+        up.putrequest(self.command, path, skip_host=True, skip_accept_encoding=True)
         up.putheader("Host", self.server.upstream)
         for k, v in self.headers.items():
-            if k.lower() not in HOP:
-                up.putheader(k, v)
+            if k.lower() in HOP or (reject and k.lower() == "authorization"):
+                continue
+            up.putheader(k, v)
         chunked = self.headers.get("Transfer-Encoding", "").lower() == "chunked"
         if chunked:
             up.putheader("Transfer-Encoding", "chunked")
@@ -161,8 +218,15 @@ class Handler(BaseHTTPRequestHandler):
                 # The registry builds absolute upload URLs from the Host it saw.
                 for scheme in ("http://", "https://"):
                     v = v.replace(scheme + self.server.upstream, "http://" + self.server.me)
+            if reject and resp.status == 401 and k.lower() == "www-authenticate":
+                v += ',error="invalid_token"'
             out.append((k, v))
         length = resp.getheader("Content-Length")
+        fake = self.take(("fake-digest",), resp.status) if self.command == "GET" else None
+        if fake:
+            out = [(k, v) for k, v in out if k.lower() != "docker-content-digest"]
+            out.append(("Docker-Content-Digest", EMPTY_DIGEST))
+            before.append(fake.kind)
         rule = self.take(("drop-mid-body", "truncate-body", "oversize-body", "corrupt-body"),
                          resp.status) if self.command == "GET" else None
         if self.command == "HEAD" or resp.status in (204, 304) or resp.status < 200:
@@ -177,7 +241,8 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self.send_body_fault(resp, out, rule)
         up.close()
-        self.log(resp.status, rule.kind if rule else "-")
+        faults = before + ([rule.kind] if rule else [])
+        self.log(resp.status, ",".join(faults) if faults else "-")
 
     def send_body_fault(self, resp, out, rule):
         body = resp.read()
@@ -207,6 +272,12 @@ class Handler(BaseHTTPRequestHandler):
 
     def handle_request(self):
         self.head_sent = False
+        if self.server.header_log:
+            auth = self.headers.get("Authorization")
+            with self.server.lock:
+                self.server.header_log.write("%s %s %s\n" % (
+                    self.command, self.path, auth.partition(" ")[0] if auth else "-"))
+                self.server.header_log.flush()
         try:
             self.handle_one()
         except (ConnectionError, socket.timeout, http.client.HTTPException) as e:
@@ -233,6 +304,19 @@ def main():
     p.add_argument("--corrupt-body", action="append", default=[], metavar="REGEX")
     p.add_argument("--oversize-body", action="append", default=[], metavar="REGEX:EXTRA")
     p.add_argument("--garbage", action="append", default=[], metavar="REGEX")
+    p.add_argument("--redirect", action="append", default=[], metavar="REGEX:URL-PREFIX",
+                   help="answer a GET with 307 to URL-PREFIX + its own target (REGEX: alone: "
+                   "a relative Location, the same origin)")
+    p.add_argument("--delay", action="append", default=[], metavar="REGEX:MS",
+                   help="wait MS milliseconds before asking the upstream")
+    p.add_argument("--rewrite", action="append", default=[], metavar="REGEX=>REPLACEMENT",
+                   help="ask the upstream for the target with REGEX replaced")
+    p.add_argument("--reject-token", action="append", default=[], metavar="REGEX",
+                   help="a request carrying a Bearer token gets the upstream's 401 for it "
+                   "without the token, its challenge marked error=\"invalid_token\"")
+    p.add_argument("--fake-digest", action="append", default=[], metavar="REGEX",
+                   help="a GET's 200 answer says Docker-Content-Digest: " + EMPTY_DIGEST)
+    p.add_argument("--header-log", help="one line per request: METHOD PATH AUTH-SCHEME or -")
     opts = p.parse_args()
 
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -242,6 +326,7 @@ def main():
     srv.rules = parse_rules(opts)
     srv.lock = threading.Lock()
     srv.log = open(opts.log, "a")
+    srv.header_log = open(opts.header_log, "a") if opts.header_log else None
     tmp = opts.port_file + ".tmp"
     with open(tmp, "w") as f:
         f.write("%d\n" % srv.server_address[1])

@@ -72,7 +72,8 @@ _registry_certs() {
 }
 
 # registry_start MODE [TOKEN-SERVER-OPTIONS...]: MODE is plain, tls or token; in token mode
-# the options go to token-server.py (--anonymous-pull, --expires-in N). Sets REGISTRY,
+# the options go to token-server.py (--anonymous-pull, --expires-in N, --bad-answer
+# KIND:REGEX, --answer-expires-in N:REGEX). Sets REGISTRY,
 # REGISTRY_URL, REGISTRY_LOG, REGISTRY_DIR; tls adds REGISTRY_CA, REGISTRY_CERT_DIR; tls and
 # token add REGISTRY_USER, REGISTRY_PASS; token adds TOKEN_LOG, TOKEN_REALM.
 registry_start() {
@@ -173,19 +174,22 @@ EOF
 }
 
 # proxy_start UPSTREAM_HOSTPORT [FAULT-OPTIONS...]: fault-proxy.py in front of a plain-HTTP
-# registry. Sets PROXY (127.0.0.1:port) and PROXY_LOG.
+# registry. Sets PROXY (127.0.0.1:port), PROXY_LOG and PROXY_HEADER_LOG (each request's
+# Authorization scheme).
 proxy_start() {
     _registry_n=$((_registry_n + 1))
     _dir=$TMP/proxy-$_registry_n
     mkdir -p "$_dir"
     PROXY_LOG=$_dir/proxy.log
+    PROXY_HEADER_LOG=$_dir/headers.log
     _up=$1
     shift
     _registry_run "$_dir/stderr" /usr/bin/python3 "$REGISTRY_LIB_DIR/fault-proxy.py" \
-        --upstream "$_up" --port-file "$_dir/port" --log "$PROXY_LOG" "$@"
+        --upstream "$_up" --port-file "$_dir/port" --log "$PROXY_LOG" \
+        --header-log "$PROXY_HEADER_LOG" "$@"
     _registry_wait_file "$_dir/port" "$_registry_pid" fault-proxy.py "$_dir/stderr"
     PROXY=127.0.0.1:$(cat "$_dir/port")
-    export PROXY PROXY_LOG
+    export PROXY PROXY_LOG PROXY_HEADER_LOG
 }
 
 # registry_stop_all: TERM to everything started, KILL to what still runs after 5 s.

@@ -4,6 +4,9 @@
 Implements GET /token of distribution's spec/auth/token.md with RS256 JWTs (spec/auth/jwt.md)
 that docker-registry's `auth: token:` accepts: the header's x5c carries the self-signed signing
 certificate, which is also the registry's rootcertbundle (written to DIR/cert.pem).
+For the client's error paths, a request whose scope matches a --bad-answer rule gets a 200
+answer that holds no usable token, and --answer-expires-in reports a short lifetime for a
+token whose JWT stays valid for longer.
 """
 import argparse
 import base64
@@ -11,6 +14,7 @@ import binascii
 import datetime
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -39,6 +43,21 @@ def make_key(folder):
     return key, der_b64
 
 
+BAD_ANSWERS = {
+    "not-json": b"<html>token service {",
+    "no-token": b'{"expires_in": 300, "issued_at": "2024-01-01T00:00:00Z"}',
+    "token-not-string": b'{"token": 12345, "access_token": ["x"], "expires_in": 300}',
+}
+
+
+def split_first(spec, what):
+    """'HEAD:REGEX' -> (HEAD, compiled REGEX); the regex may hold colons, HEAD cannot."""
+    head, sep, regex = spec.partition(":")
+    if not sep or not head:
+        sys.exit("token-server: %s '%s': expected VALUE:REGEX" % (what, spec))
+    return head, re.compile(regex)
+
+
 def parse_scope(scope):
     """'repository:a/b:pull,push' -> ('repository', 'a/b', ['pull', 'push']).
 
@@ -58,7 +77,7 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def reply(self, status, obj, extra=()):
-        body = json.dumps(obj).encode()
+        body = obj if isinstance(obj, bytes) else json.dumps(obj).encode()
         self.send_response_only(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -99,6 +118,15 @@ class Handler(BaseHTTPRequestHandler):
                        [("WWW-Authenticate", 'Basic realm="cvm-token"')])
             return
         opts = self.server.opts
+        scopes = [one for scope in query.get("scope", []) for one in scope.split()]
+        for kind, regex in opts.bad_answer:
+            if any(regex.search(one) for one in scopes):
+                self.reply(200, BAD_ANSWERS[kind])
+                return
+        answer_expires_in = opts.expires_in
+        for seconds, regex in opts.answer_expires_in:
+            if any(regex.search(one) for one in scopes):
+                answer_expires_in = seconds
         access = []
         for scope in query.get("scope", []):
             # Several scopes may also come space-separated in one parameter (token.md).
@@ -125,7 +153,7 @@ class Handler(BaseHTTPRequestHandler):
                              check=True).stdout
         token = signing_input + "." + b64url(sig)
         issued = datetime.datetime.fromtimestamp(now, datetime.timezone.utc)
-        self.reply(200, {"token": token, "access_token": token, "expires_in": opts.expires_in,
+        self.reply(200, {"token": token, "access_token": token, "expires_in": answer_expires_in,
                          "issued_at": issued.strftime("%Y-%m-%dT%H:%M:%SZ")})
 
 
@@ -140,7 +168,23 @@ def main():
     p.add_argument("--anonymous-pull", action="store_true")
     p.add_argument("--issuer", default="cvm-test-issuer")
     p.add_argument("--service", default="cvm-registry", help="aud when no service= is asked")
+    p.add_argument("--bad-answer", action="append", default=[], metavar="KIND:REGEX",
+                   help="answer a request whose scope matches REGEX with a 200 that holds no "
+                   "usable token; KIND is " + ", ".join(sorted(BAD_ANSWERS)))
+    p.add_argument("--answer-expires-in", action="append", default=[], metavar="SECONDS:REGEX",
+                   help="report this expires_in for scopes matching REGEX; the JWT's own exp "
+                   "stays --expires-in")
     opts = p.parse_args()
+    opts.bad_answer = [split_first(spec, "--bad-answer") for spec in opts.bad_answer]
+    for kind, _ in opts.bad_answer:
+        if kind not in BAD_ANSWERS:
+            sys.exit("token-server: --bad-answer: unknown KIND '%s'" % kind)
+    opts.answer_expires_in = [split_first(spec, "--answer-expires-in")
+                              for spec in opts.answer_expires_in]
+    for seconds, _ in opts.answer_expires_in:
+        if not seconds.isdigit():
+            sys.exit("token-server: --answer-expires-in: '%s' is not a number" % seconds)
+    opts.answer_expires_in = [(int(s), r) for s, r in opts.answer_expires_in]
 
     os.makedirs(opts.dir, exist_ok=True)
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
