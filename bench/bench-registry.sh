@@ -148,7 +148,7 @@ fsyncs() {
     files=0 dirs=0 other=0
     : >"$TMP/elsewhere"
     # A call another thread interrupts is split: its first half still names the file.
-    sed -n 's/^[0-9]* f[a-z]*sync([0-9]*<\([^>]*\)>.*/\1/p' "$TMP/strace" >"$TMP/synced"
+    sed -n 's/^[0-9]* *f[a-z]*sync([0-9]*<\([^>]*\)>.*/\1/p' "$TMP/strace" >"$TMP/synced"
     while read -r p; do
         case $p in
         "$dest" | "$dest"/*) if [ -d "$p" ]; then dirs=$((dirs + 1)); else files=$((files + 1)); fi ;;
