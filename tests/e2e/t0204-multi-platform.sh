@@ -57,29 +57,8 @@ expect "without --platform the architecture is the runtime's" 0 "architecture os
 check "the variant makes another image" [ "$plain" != "$arm64" ]
 amd_measurement=$("$CVMCTL" measure hello:amd64)
 
-# The arm64 measurement, recomputed by the independent oracle of t0100 from the ELF file.
-python3 - "$arm/libhello.so" >"$TMP/oracle" <<'PY'
-import hashlib, subprocess, sys
-path = sys.argv[1]
-data = open(path, 'rb').read()
-out = subprocess.run(['readelf', '-lW', path], capture_output=True, text=True).stdout
-loads = [f for f in (l.split() for l in out.splitlines()) if f and f[0] == 'LOAD']
-img = bytearray(max(int(f[2], 16) + int(f[5], 16) for f in loads))
-for f in loads:
-    off, vaddr, filesz = int(f[1], 16), int(f[2], 16), int(f[4], 16)
-    img[vaddr:vaddr + filesz] = data[off:off + filesz]
-rt = hashlib.sha256(img).hexdigest()
-ns = lambda k, s: f"{k} {len(s.encode())}:{s}\n"
-log = ("cvm-measurement-v1\n" + ns("name", "hello") + f"runtime sha256:{rt}\n" +
-       "ldso none\nrootfs none\nwindow 0x20000000 0x10000000\nheap clean-room\n" +
-       "callback_out monitor\ncallback_in none\nwait -1\nargc 1\n" + ns("arg", "libhello.so") +
-       "envc 0\n")
-cvm = hashlib.sha256(log.encode()).hexdigest()
-data = hashlib.sha256(b"Hello world\n").hexdigest()
-dep = ("cvm-deployment-v1\ncvms 1\n" + f"cvm sha256:{cvm}\n" + "capfiles 1\n" +
-       ns("capfile", "test1") + "size 32\n" + f"data sha256:{data}\n")
-print("measurement: sha256:" + hashlib.sha256(dep.encode()).hexdigest())
-PY
+# The arm64 measurement, recomputed by the independent oracle from the ELF file.
+"$(dirname "$0")/hello-measurement.py" "$arm/libhello.so" >"$TMP/oracle"
 expect "the arm64 image measures as the oracle says" 0 "$(cat "$TMP/oracle")
 " "" -- "$CVMCTL" measure hello:arm64
 check "build printed that measurement" [ "measurement: $arm_measurement" = "$(cat "$TMP/oracle")" ]
