@@ -27,27 +27,6 @@ static const char *const pull_usage[] = {
 
 enum { OPT_PLATFORM = 2000 };
 
-/* "os/arch[/variant]" into its parts (pointing into a copy the caller frees). */
-static int parse_platform(const char *text, char **copy, struct cvm_pull_options *po)
-{
-    if (!(*copy = strdup(text)))
-        return -1;
-    char *os = *copy, *arch = strchr(os, '/');
-    if (!arch || arch == os || !arch[1])
-        return -1;
-    *arch++ = '\0';
-    char *variant = strchr(arch, '/');
-    if (variant) {
-        *variant++ = '\0';
-        if (!variant[0] || strchr(variant, '/'))
-            return -1;
-    }
-    po->os = os;
-    po->architecture = arch;
-    po->variant = variant;
-    return 0;
-}
-
 static int pull_run(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -60,7 +39,7 @@ static int pull_run(int argc, char **argv)
     struct cvmctl_registry_opts ro;
     cvmctl_registry_opts_init(&ro);
     struct cvm_pull_options po = {0};
-    CVM_AUTOFREE char *platform = NULL;
+    struct cvm_platform platform;
     bool quiet = false;
     int c;
     opterr = 0;
@@ -74,11 +53,14 @@ static int pull_run(int argc, char **argv)
         switch (c) {
         case 'q': quiet = true; break;
         case OPT_PLATFORM:
-            free(platform);
-            platform = NULL;
-            if (parse_platform(optarg, &platform, &po) < 0)
+            if (cvm_platform_parse(optarg, &platform, NULL) < 0)
                 return cvmctl_misuse(&cvmctl_cmd_pull,
-                                     "--platform takes os/arch[/variant], not '%s'", optarg);
+                                     "--platform takes os/arch[/variant] of lowercase letters and "
+                                     "digits, not '%s'",
+                                     optarg);
+            po.os = platform.os;
+            po.architecture = platform.architecture;
+            po.variant = platform.variant[0] ? platform.variant : NULL;
             break;
         case 'h': cvmctl_print_usage(stdout, &cvmctl_cmd_pull); return CVMCTL_EXIT_OK;
         default: return cvmctl_option_error(&cvmctl_cmd_pull, c, argv);

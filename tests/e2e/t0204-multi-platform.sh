@@ -242,6 +242,9 @@ expect "a platform the index lacks" 125 "" "cvmctl: error: pull '$dst': no image
 " -- env CVMCTL_ROOT="$TMP/root-none" "$CVMCTL" pull -q --platform linux/riscv64 "$dst"
 expect "a variant the index lacks" 125 "" "cvmctl: error: pull '$dst': no image for platform linux/arm64/v9 in the index (it has linux/amd64, linux/arm64/v8)
 " -- env CVMCTL_ROOT="$TMP/root-none" "$CVMCTL" pull -q --platform linux/arm64/v9 "$dst"
+expect "pull --platform with bad syntax is misuse" $misuse "" "cvmctl: --platform takes os/arch[/variant] of lowercase letters and digits, not 'linux/ARM64'
+see 'cvmctl pull --help'
+" -- env CVMCTL_ROOT="$TMP/root-none" "$CVMCTL" pull -q --platform linux/ARM64 "$dst"
 expect "the failed pulls stored nothing" 0 "[]
 " "" -- sh -c "ls -A '$TMP/root-none/blobs/sha256' && env CVMCTL_ROOT='$TMP/root-none' '$CVMCTL' images --format json"
 
