@@ -245,7 +245,8 @@ static void *upload_worker(void *data)
  * that of the first blob in manifest order that failed, whatever the timing. */
 static int push_blobs(struct push *ps, struct cvm_error **err)
 {
-    /* Where the registry is, and the first token, are learned once, before the threads. */
+    /* Where the registry is is learned once, before the threads; the first upload to meet a
+     * 401 fetches the token the others then use (registry_authenticate). */
     int res = registry_ping(ps->r, err);
     if (res < 0 || ps->n_blobs == 0)
         return res;
@@ -328,21 +329,12 @@ static int plan_blob(struct push *ps, const struct cvm_descriptor *d, const char
 static int plan_manifest(struct push *ps, const struct cvm_descriptor *desc, const char *reference,
                          int depth, struct cvm_error **err)
 {
-    struct push_manifest *grown = realloc(ps->manifests, (ps->n_manifests + 1) * sizeof(*grown));
-    if (!grown)
-        return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
-    ps->manifests = grown;
-    /* Indexes after the entries slot is filled: the array may move while children are added. */
-    size_t slot = ps->n_manifests++;
-    struct push_manifest *pm = &ps->manifests[slot];
-    *pm = (struct push_manifest){.desc = desc, .reference = reference};
-    cvm_buf_init(&pm->raw, 0);
-    int res = cvm_store_read_manifest(ps->s, desc, &pm->m, &pm->raw, err);
-    if (res < 0)
-        return res;
-    const struct cvm_manifest *m = pm->m;
-    if (m->is_index && depth > 0)
-        return cvm_error_set(err, CVM_E_FORMAT, "an index inside an index");
+    struct push_manifest pm = {.desc = desc, .reference = reference};
+    cvm_buf_init(&pm.raw, 0);
+    int res = cvm_store_read_manifest(ps->s, desc, &pm.m, &pm.raw, err);
+    const struct cvm_manifest *m = pm.m;
+    if (res == 0 && m->is_index && depth > 0)
+        res = cvm_error_set(err, CVM_E_FORMAT, "an index inside an index");
     for (size_t i = 0; res == 0 && i < m->n_entries; i++) {
         const struct cvm_descriptor *e = &m->entries[i];
         res = m->is_index ? plan_manifest(ps, e, NULL, depth + 1, err)
@@ -350,14 +342,19 @@ static int plan_manifest(struct push *ps, const struct cvm_descriptor *desc, con
     }
     if (res == 0 && !m->is_index)
         res = plan_blob(ps, &m->config, "config", err);
-    if (res == 0 && m->is_index) {
-        /* Put after its children: move it to the end of the list. */
-        struct push_manifest moved = ps->manifests[slot];
-        memmove(&ps->manifests[slot], &ps->manifests[slot + 1],
-                (ps->n_manifests - slot - 1) * sizeof(moved));
-        ps->manifests[ps->n_manifests - 1] = moved;
+    /* Appended after whatever its entries added: an index is put after its manifests. */
+    struct push_manifest *grown =
+        res == 0 ? realloc(ps->manifests, (ps->n_manifests + 1) * sizeof(*grown)) : NULL;
+    if (res == 0 && !grown)
+        res = cvm_error_set_errno(err, ENOMEM, "cannot allocate");
+    if (res < 0) {
+        cvm_manifest_free(pm.m);
+        cvm_buf_release(&pm.raw);
+        return res;
     }
-    return res;
+    ps->manifests = grown;
+    ps->manifests[ps->n_manifests++] = pm;
+    return 0;
 }
 
 static void push_release(struct push *ps)
