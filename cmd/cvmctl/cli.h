@@ -40,6 +40,7 @@ extern const struct cvmctl_command cvmctl_cmd_monitor;
 extern const struct cvmctl_command cvmctl_cmd_pull;
 extern const struct cvmctl_command cvmctl_cmd_push;
 extern const struct cvmctl_command cvmctl_cmd_rmi;
+extern const struct cvmctl_command cvmctl_cmd_run;
 extern const struct cvmctl_command cvmctl_cmd_save;
 extern const struct cvmctl_command cvmctl_cmd_sign;
 extern const struct cvmctl_command cvmctl_cmd_tag;

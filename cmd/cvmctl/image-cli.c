@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base.h"
 #include "cli.h"
@@ -56,4 +57,50 @@ char *cvmctl_digest_str(const struct cvm_digest *d)
 {
     static char buf[CVM_DIGEST_STR_SIZE];
     return cvm_digest_format(d, buf);
+}
+
+CVM_DEFINE_CLEANUP(struct cvm_verify_key *, cvm_verify_key_free)
+CVM_DEFINE_CLEANUP(struct cvm_policy *, cvm_policy_free)
+
+/* The policy file: the given one, else <root>/policy.json, which must then exist. */
+static int load_policy(struct cvm_store *s, const char *given, struct cvm_policy **ret,
+                       struct cvm_error **err)
+{
+    CVM_AUTOFREE char *path = NULL;
+    if (!given) {
+        if (asprintf(&path, "%s/policy.json", cvm_store_root(s)) < 0)
+            return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
+        if (access(path, F_OK) < 0)
+            return cvm_error_set(err, CVM_E_NOTFOUND,
+                                 "no trust policy: pass --key <file.pub> or --policy <file>, or "
+                                 "write '%s'",
+                                 path);
+    }
+    return cvm_policy_load(given ? given : path, ret, err);
+}
+
+int cvmctl_check_signature(struct cvm_store *s, const struct cvm_reference *ref,
+                           const struct cvm_descriptor *desc, const struct cvmctl_trust *trust,
+                           char how[256], bool *ret_input_error, struct cvm_error **err)
+{
+    CVM_AUTOFREE char *repo = cvm_reference_repository(ref);
+    if (!repo)
+        return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
+    CVM_AUTO(cvm_verify_key_free) struct cvm_verify_key *key = NULL;
+    CVM_AUTO(cvm_policy_free) struct cvm_policy *policy = NULL;
+    int r;
+    /* The key or policy file is the caller's input, not the image's: its errors stand alone. */
+    if (trust->key_file) {
+        char fp[CVM_SIGN_FINGERPRINT_SIZE];
+        *ret_input_error = (r = cvm_verify_key_load(trust->key_file, &key, err)) < 0;
+        if (r == 0 && (r = cvm_image_verify_key(s, repo, &desc->digest, key, false, err)) == 0)
+            snprintf(how, 256, "signed by key %s", cvm_verify_key_fingerprint(key, fp));
+        return r;
+    }
+    const char *scope = NULL;
+    *ret_input_error = (r = load_policy(s, trust->policy_file, &policy, err)) < 0;
+    if (r == 0 &&
+        (r = cvm_image_verify_policy(s, policy, repo, ref->tag, &desc->digest, &scope, err)) == 0)
+        snprintf(how, 256, "trust policy scope '%.200s' satisfied", scope);
+    return r;
 }

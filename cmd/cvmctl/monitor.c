@@ -1,13 +1,12 @@
 /* cvmctl monitor -y FILE: deploy the cVMs an Intravisor-style YAML names and run them. */
 #include <getopt.h>
-#include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base.h"
 #include "cli.h"
+#include "deploy-cli.h"
 #include "monitor.h"
 #include "runtime.h"
 
@@ -27,46 +26,6 @@ static const char *const monitor_usage[] = {
     "enforced without capability hardware.",
     NULL,
 };
-
-static void print_deployed(const struct cvm_deployment *d)
-{
-    for (size_t i = 0; i < cvm_deployment_vm_count(d); i++) {
-        const struct cvm_vm_info *vi = cvm_deployment_vm_info(d, i);
-        char hex[2 * CVM_SHA256_LEN + 1];
-        for (size_t k = 0; k < CVM_SHA256_LEN; k++)
-            snprintf(hex + 2 * k, 3, "%02x", vi->runtime_measurement[k]);
-        fprintf(stderr,
-                "cvm '%s': window 0x%" PRIx64 "-0x%" PRIx64 ", deployed in %.3f ms, "
-                "runtime sha256:%s\n",
-                vi->name, vi->base, vi->base + vi->size, (double)vi->deploy_ns / 1e6, hex);
-    }
-}
-
-/* The exit status: a fault wins, then a timeout, else the last cVM's exit code. */
-static int report_results(const struct cvm_deployment *d, unsigned timeout)
-{
-    size_t n = cvm_deployment_vm_count(d);
-    for (size_t i = 0; i < n; i++) {
-        const struct cvm_vm_result *r = cvm_deployment_vm_result(d, i);
-        if (r->outcome != CVM_VM_FAULTED)
-            continue;
-        const char *sig = sigabbrev_np(r->signal);
-        const char *name = cvm_deployment_vm_info(d, i)->name;
-        /* Inside a callback the faulting code may belong to the cVM serving the call. */
-        char where[128] = "";
-        if (strcmp(r->fault_cvm, name) != 0)
-            snprintf(where, sizeof(where), " in code of cVM '%s'", r->fault_cvm);
-        cvmctl_error("cVM '%s' faulted: SIG%s at address 0x%" PRIx64 ", ip 0x%" PRIx64 "%s", name,
-                     sig ? sig : "?", r->fault_addr, r->fault_ip, where);
-        return 128 + r->signal;
-    }
-    if (cvm_deployment_timed_out(d)) {
-        cvmctl_error("deployment timed out after %u s; its cVMs were stopped", timeout);
-        return 128 + SIGKILL;
-    }
-    const struct cvm_vm_result *last = cvm_deployment_vm_result(d, n - 1);
-    return last->outcome == CVM_VM_EXITED ? last->exit_code : 128 + SIGKILL;
-}
 
 static int monitor_run(int argc, char **argv)
 {
@@ -121,18 +80,14 @@ static int monitor_run(int argc, char **argv)
         return cvmctl_fail(err);
     }
     if (!quiet) {
-        if (!cvm_monitor_backend_isolates())
-            fprintf(stderr,
-                    "cvmctl: backend '%s': cVMs are threads of this process; windows "
-                    "are not enforced\n",
-                    cvm_monitor_backend_name());
-        print_deployed(d);
+        cvmctl_warn_backend();
+        cvmctl_print_deployed(d);
     }
     fflush(stdout);
     fflush(stderr);
     struct cvm_run_options ro = {.timeout_ms = (uint64_t)timeout * 1000};
     r = cvm_deployment_run(d, &ro, &err);
-    int status = r < 0 ? cvmctl_fail(err) : report_results(d, timeout);
+    int status = r < 0 ? cvmctl_fail(err) : cvmctl_deployment_status(d, timeout);
     cvm_deployment_free(d);
     cvm_monitor_config_free(cfg);
     return status;

@@ -27,6 +27,20 @@ static const char *const pull_usage[] = {
 
 enum { OPT_PLATFORM = 2000 };
 
+int cvmctl_pull(struct cvm_store *s, const struct cvm_reference *ref,
+                const struct cvmctl_registry_opts *ro, const struct cvm_pull_options *po,
+                bool quiet, struct cvm_pull_result *ret, struct cvm_error **err)
+{
+    CVM_AUTO(cvm_registry_free) struct cvm_registry *r = NULL;
+    int res = cvm_registry_open(ref->domain, &ro->o, &r, err);
+    if (res < 0)
+        return res;
+    struct cvmctl_progress *progress = cvmctl_progress_new(quiet, "Copying");
+    res = cvm_registry_pull(r, s, ref, po, cvmctl_progress_sink(progress), ret, err);
+    cvmctl_progress_free(progress);
+    return res;
+}
+
 static int pull_run(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -71,17 +85,12 @@ static int pull_run(int argc, char **argv)
     CVM_AUTO(cvm_error_free) struct cvm_error *err = NULL;
     CVM_AUTO(cvm_reference_free) struct cvm_reference *ref = NULL;
     CVM_AUTO(cvm_store_free) struct cvm_store *s = NULL;
-    CVM_AUTO(cvm_registry_free) struct cvm_registry *r = NULL;
+    struct cvm_pull_result result;
     int res = cvm_reference_parse(argv[optind], &ref, &err);
     if (res == 0)
         res = cvmctl_store_open(0, &s, &err);
     if (res == 0)
-        res = cvm_registry_open(ref->domain, &ro.o, &r, &err);
-    struct cvmctl_progress *progress = res == 0 ? cvmctl_progress_new(quiet, "Copying") : NULL;
-    struct cvm_pull_result result;
-    if (res == 0)
-        res = cvm_registry_pull(r, s, ref, &po, cvmctl_progress_sink(progress), &result, &err);
-    cvmctl_progress_free(progress);
+        res = cvmctl_pull(s, ref, &ro, &po, quiet, &result, &err);
     if (res < 0) {
         cvm_error_prefix(&err, "pull '%s'", argv[optind]);
         return cvmctl_fail(err);

@@ -47,4 +47,9 @@ void cvmctl_registry_opts_init(struct cvmctl_registry_opts *ro);
 int cvmctl_registry_option(struct cvmctl_registry_opts *ro, const struct cvmctl_command *cmd, int c,
                            char *arg);
 
+/* Pulls ref into the store with progress on stderr (unless quiet): pull's work, for run too. */
+int cvmctl_pull(struct cvm_store *s, const struct cvm_reference *ref,
+                const struct cvmctl_registry_opts *ro, const struct cvm_pull_options *po,
+                bool quiet, struct cvm_pull_result *ret, struct cvm_error **err);
+
 #endif

@@ -24,26 +24,6 @@ static const char *const verify_usage[] = {
     NULL,
 };
 
-CVM_DEFINE_CLEANUP(struct cvm_verify_key *, cvm_verify_key_free)
-CVM_DEFINE_CLEANUP(struct cvm_policy *, cvm_policy_free)
-
-/* The policy file: --policy, else <root>/policy.json; NULL path when neither exists. */
-static int load_policy(struct cvm_store *s, const char *given, struct cvm_policy **ret,
-                       struct cvm_error **err)
-{
-    CVM_AUTOFREE char *path = NULL;
-    if (!given) {
-        if (asprintf(&path, "%s/policy.json", cvm_store_root(s)) < 0)
-            return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
-        if (access(path, F_OK) < 0)
-            return cvm_error_set(err, CVM_E_NOTFOUND,
-                                 "no trust policy: pass --key <file.pub> or --policy <file>, or "
-                                 "write '%s'",
-                                 path);
-    }
-    return cvm_policy_load(given ? given : path, ret, err);
-}
-
 static int verify_run(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -70,8 +50,6 @@ static int verify_run(int argc, char **argv)
         return cvmctl_misuse(&cvmctl_cmd_verify, "expected one image");
     CVM_AUTO(cvm_error_free) struct cvm_error *err = NULL;
     CVM_AUTO(cvm_error_free) struct cvm_error *blob_err = NULL;
-    CVM_AUTO(cvm_verify_key_free) struct cvm_verify_key *key = NULL;
-    CVM_AUTO(cvm_policy_free) struct cvm_policy *policy = NULL;
     CVM_AUTO(cvm_store_free) struct cvm_store *s = NULL;
     CVM_AUTO(cvm_reference_free) struct cvm_reference *ref = NULL;
     struct cvm_descriptor desc = {0};
@@ -85,19 +63,10 @@ static int verify_run(int argc, char **argv)
     CVM_AUTOFREE char *shown = cvm_reference_format(ref);
     char how[256];
     int r = repo && shown ? 0 : cvm_error_set(&err, CVM_E_SYSTEM, "cannot allocate");
-    /* The key or policy file is the caller's input, not the image's: its errors stand alone. */
     bool input_error = false;
-    if (r == 0 && keyfile) {
-        char fp[CVM_SIGN_FINGERPRINT_SIZE];
-        input_error = (r = cvm_verify_key_load(keyfile, &key, &err)) < 0;
-        if (r == 0 && (r = cvm_image_verify_key(s, repo, &desc.digest, key, false, &err)) == 0)
-            snprintf(how, sizeof(how), "signed by key %s", cvm_verify_key_fingerprint(key, fp));
-    } else if (r == 0) {
-        const char *scope = NULL;
-        input_error = (r = load_policy(s, policy_file, &policy, &err)) < 0;
-        if (r == 0 && (r = cvm_image_verify_policy(s, policy, repo, ref->tag, &desc.digest, &scope,
-                                                   &err)) == 0)
-            snprintf(how, sizeof(how), "trust policy scope '%.200s' satisfied", scope);
+    if (r == 0) {
+        struct cvmctl_trust trust = {.key_file = keyfile, .policy_file = policy_file};
+        r = cvmctl_check_signature(s, ref, &desc, &trust, how, &input_error, &err);
     }
     uint64_t blobs = 0, bytes = 0;
     int blob_r = cvm_image_check_blobs_finish(check, &blobs, &bytes, &blob_err);

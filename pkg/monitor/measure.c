@@ -123,8 +123,10 @@ void cvm_measurement_release(struct cvm_measurement *m)
 /* A log is small: args and env are bounded by the YAML's size. */
 #define MEASURE_LOG_MAX (4u << 20)
 
-int cvm_measure_spec(const struct cvm_deploy_spec *spec, struct cvm_measurement *ret,
-                     struct cvm_error **err)
+/* The measurement of spec; each cVM's runtime measurement comes from placed[i] when given
+ * (what deploy put in memory), else from loading the runtime into a scratch window. */
+static int measure(const struct cvm_deploy_spec *spec, const uint8_t (*placed)[CVM_SHA256_LEN],
+                   struct cvm_measurement *ret, struct cvm_error **err)
 {
     struct cvm_measurement m = {.n_vms = spec->n_vms};
     m.runtime = calloc(spec->n_vms ? spec->n_vms : 1, sizeof(*m.runtime));
@@ -146,7 +148,11 @@ int cvm_measure_spec(const struct cvm_deploy_spec *spec, struct cvm_measurement 
     cvm_buf_init(&log, MEASURE_LOG_MAX);
     for (size_t i = 0; r == 0 && i < spec->n_vms; i++) {
         const struct cvm_vm_spec *vm = &spec->vms[i];
-        r = cvm_runtime_measure(vm->runtime, vm->runtime_len, vm->runtime_name, m.runtime[i], err);
+        if (placed)
+            memcpy(m.runtime[i], placed[i], CVM_SHA256_LEN);
+        else
+            r = cvm_runtime_measure(vm->runtime, vm->runtime_len, vm->runtime_name, m.runtime[i],
+                                    err);
         if (r == 0)
             r = cvm_measure_vm_log(spec, i, m.runtime[i], m.has_ldso ? m.ldso : NULL,
                                    m.has_rootfs ? m.rootfs : NULL, &log, err);
@@ -165,4 +171,27 @@ int cvm_measure_spec(const struct cvm_deploy_spec *spec, struct cvm_measurement 
     }
     *ret = m;
     return 0;
+}
+
+int cvm_measure_spec(const struct cvm_deploy_spec *spec, struct cvm_measurement *ret,
+                     struct cvm_error **err)
+{
+    return measure(spec, NULL, ret, err);
+}
+
+int cvm_deployment_measure(const struct cvm_deployment *d, const struct cvm_deploy_spec *spec,
+                           struct cvm_measurement *ret, struct cvm_error **err)
+{
+    size_t n = cvm_deployment_vm_count(d);
+    if (n != spec->n_vms)
+        return cvm_error_set(err, CVM_E_USAGE, "the deployment has %zu cVMs, the spec %zu", n,
+                             spec->n_vms);
+    uint8_t(*placed)[CVM_SHA256_LEN] = calloc(n ? n : 1, sizeof(*placed));
+    if (!placed)
+        return cvm_error_set_errno(err, ENOMEM, "cannot allocate a measurement");
+    for (size_t i = 0; i < n; i++)
+        memcpy(placed[i], cvm_deployment_vm_info(d, i)->runtime_measurement, CVM_SHA256_LEN);
+    int r = measure(spec, (const uint8_t(*)[CVM_SHA256_LEN])placed, ret, err);
+    free(placed);
+    return r;
 }

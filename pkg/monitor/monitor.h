@@ -145,4 +145,10 @@ int cvm_measure_spec(const struct cvm_deploy_spec *spec, struct cvm_measurement 
                      struct cvm_error **err);
 void cvm_measurement_release(struct cvm_measurement *m);
 
+/* The measurement of a created deployment from what deploy placed in memory: the runtime
+ * measurements taken as each image was copied into its window, and spec's args, env, files
+ * (spec: the one the deployment was created from). */
+int cvm_deployment_measure(const struct cvm_deployment *d, const struct cvm_deploy_spec *spec,
+                           struct cvm_measurement *ret, struct cvm_error **err);
+
 #endif

@@ -1,0 +1,437 @@
+/* cvmctl run: from a reference to running cVMs. The image is pulled when missing, its
+ * signature checked, every blob hashed as it is read, and the deployment measured twice: by
+ * the loader before anything runs (as build did), and from what deploy placed in memory. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base.h"
+#include "cli.h"
+#include "deploy-cli.h"
+#include "image-build.h"
+#include "image-cli.h"
+#include "monitor.h"
+#include "registry-cli.h"
+#include "runtime.h"
+
+#define RUN_ARGS_MAX 4096 /* arguments given after the image */
+#define RUN_ENV_MAX 4096  /* -e and --env-file entries together */
+#define RUN_ENV_FILE_MAX (1u << 20)
+
+static const char *const run_usage[] = {
+    "cvmctl run [options] <image> [--] [<arg>...]",
+    "",
+    "Runs a cVM image: pulls it when the store lacks it, checks its signature, hashes every",
+    "blob it reads, measures the deployment with the monitor's loader and compares that",
+    "with the measurement its signed config records, deploys it, checks what deploy placed",
+    "in memory against the same record, and runs it. Prints 'measurement: sha256:<hex>'",
+    "on stderr. <arg>... replace the arguments of the deployment's last cVM (the",
+    "application); -e and --env-file add to its environment. The exit status is that cVM's",
+    "exit code, 128+N when a cVM died of signal N, 125 when cvmctl failed.",
+    "",
+    "  --pull <when>          missing (default), always or never",
+    "  --verify <how>         policy (default: the trust policy), key:<file.pub>, or none",
+    "  --policy <file>        the trust policy to follow (default: policy.json in the store)",
+    "  --platform <os/arch[/variant]>  the platform to pull from an index",
+    "  -e, --env <KEY=VALUE>  set a variable (KEY alone: its value here, if set)",
+    "      --env-file <file>  KEY=VALUE lines; # starts a comment line",
+    "  -t, --timeout <sec>    stop every cVM after <sec> seconds (exit status 137)",
+    "  -q, --quiet            print only the cVMs' own output (and errors)",
+    CVMCTL_REGISTRY_USAGE,
+    "  -h, --help             show this help",
+    "",
+    "On the inproc backend cVMs run as threads of this process; their windows are not",
+    "enforced without capability hardware.",
+    NULL,
+};
+
+enum run_pull { PULL_MISSING, PULL_ALWAYS, PULL_NEVER };
+
+struct run_options {
+    enum run_pull pull;
+    bool verify;
+    struct cvmctl_trust trust;
+    struct cvmctl_registry_opts ro;
+    struct cvm_pull_options po;
+    struct cvm_platform platform;
+    bool quiet;
+    unsigned timeout;
+    /* Environment entries "KEY=VALUE", in the order given; the strings live in argv or in
+     * env_storage. */
+    const char **env;
+    size_t n_env;
+    char **env_storage;
+    size_t n_env_storage;
+};
+
+static void run_options_release(struct run_options *o)
+{
+    free(o->env);
+    for (size_t i = 0; i < o->n_env_storage; i++)
+        free(o->env_storage[i]);
+    free(o->env_storage);
+}
+
+static bool env_key_valid(const char *entry)
+{
+    size_t k = strcspn(entry, "=");
+    return k > 0 && strcspn(entry, " \t") >= k;
+}
+
+/* Adds one -e value: "KEY=VALUE", or "KEY" for this process's value (skipped when unset). */
+static int add_env(struct run_options *o, const char *entry, bool owned, struct cvm_error **err)
+{
+    if (!env_key_valid(entry))
+        return cvm_error_set(err, CVM_E_USAGE, "environment entry '%.100s': no variable name",
+                             entry);
+    char *made = NULL;
+    if (!strchr(entry, '=')) {
+        const char *v = getenv(entry);
+        if (!v)
+            return 0;
+        if (asprintf(&made, "%s=%s", entry, v) < 0)
+            return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
+    } else if (owned && !(made = strdup(entry))) {
+        return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
+    }
+    if (o->n_env == RUN_ENV_MAX) {
+        free(made);
+        return cvm_error_set(err, CVM_E_LIMIT, "more than %d environment entries", RUN_ENV_MAX);
+    }
+    const char **env = realloc(o->env, (o->n_env + 1) * sizeof(*env));
+    char **storage =
+        made ? realloc(o->env_storage, (o->n_env_storage + 1) * sizeof(*storage)) : NULL;
+    if (env)
+        o->env = env;
+    if (storage)
+        o->env_storage = storage;
+    if (!env || (made && !storage)) {
+        free(made);
+        return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
+    }
+    if (made)
+        o->env_storage[o->n_env_storage++] = made;
+    o->env[o->n_env++] = made ? made : entry;
+    return 0;
+}
+
+static int read_env_file(struct run_options *o, const char *path, struct cvm_error **err)
+{
+    struct cvm_buf text;
+    cvm_buf_init(&text, RUN_ENV_FILE_MAX);
+    int r = cvm_buf_read_file(&text, AT_FDCWD, path, err);
+    if (r == 0 && text.len > 0 && memchr(text.data, '\0', text.len))
+        r = cvm_error_set(err, CVM_E_FORMAT, "env file '%s': a NUL byte", path);
+    /* The buffer is NUL-terminated: lines become strings in place. */
+    char *p = (char *)text.data;
+    for (size_t line = 1; r == 0 && p && *p; line++) {
+        char *nl = strchr(p, '\n');
+        if (nl)
+            *nl = '\0';
+        if (*p && *p != '#' && (r = add_env(o, p, true, err)) < 0)
+            cvm_error_prefix(err, "env file '%s', line %zu", path, line);
+        p = nl ? nl + 1 : NULL;
+    }
+    cvm_buf_release(&text);
+    return r;
+}
+
+/* The application's environment: the image's, with each given KEY replacing its entry. */
+static const char **merged_env(const struct cvm_vm_spec *vm, const struct run_options *o,
+                               size_t *ret_n)
+{
+    const char **env = calloc(vm->envc + o->n_env + 1, sizeof(*env));
+    if (!env)
+        return NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < vm->envc; i++)
+        env[n++] = vm->envp[i];
+    for (size_t i = 0; i < o->n_env; i++) {
+        size_t k = strcspn(o->env[i], "="), j = 0;
+        while (j < n && !(strncmp(env[j], o->env[i], k + 1) == 0))
+            j++;
+        env[j] = o->env[i];
+        if (j == n)
+            n++;
+    }
+    *ret_n = n;
+    return env;
+}
+
+static int parse_options(int argc, char **argv, struct run_options *o)
+{
+    enum { OPT_PULL = 2000, OPT_VERIFY, OPT_POLICY, OPT_ENV_FILE, OPT_PLATFORM };
+    static const struct option opts[] = {
+        {"pull", required_argument, NULL, OPT_PULL},
+        {"verify", required_argument, NULL, OPT_VERIFY},
+        {"policy", required_argument, NULL, OPT_POLICY},
+        {"platform", required_argument, NULL, OPT_PLATFORM},
+        {"env", required_argument, NULL, 'e'},
+        {"env-file", required_argument, NULL, OPT_ENV_FILE},
+        {"timeout", required_argument, NULL, 't'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        CVMCTL_REGISTRY_LONG_OPTIONS,
+        {NULL, 0, NULL, 0},
+    };
+    const struct cvmctl_command *cmd = &cvmctl_cmd_run;
+    CVM_AUTO(cvm_error_free) struct cvm_error *err = NULL;
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+:e:t:qh", opts, NULL)) != -1) {
+        int handled = cvmctl_registry_option(&o->ro, cmd, c, optarg);
+        if (handled < 0)
+            return CVMCTL_EXIT_FAILED;
+        if (handled)
+            continue;
+        switch (c) {
+        case OPT_PULL:
+            if (strcmp(optarg, "missing") == 0)
+                o->pull = PULL_MISSING;
+            else if (strcmp(optarg, "always") == 0)
+                o->pull = PULL_ALWAYS;
+            else if (strcmp(optarg, "never") == 0)
+                o->pull = PULL_NEVER;
+            else
+                return cvmctl_misuse(cmd, "--pull takes missing, always or never, not '%s'",
+                                     optarg);
+            break;
+        case OPT_VERIFY:
+            o->verify = true;
+            o->trust.key_file = NULL;
+            if (strcmp(optarg, "none") == 0)
+                o->verify = false;
+            else if (strncmp(optarg, "key:", 4) == 0 && optarg[4])
+                o->trust.key_file = optarg + 4;
+            else if (strcmp(optarg, "policy") != 0)
+                return cvmctl_misuse(cmd, "--verify takes policy, key:<file.pub> or none, not '%s'",
+                                     optarg);
+            break;
+        case OPT_POLICY: o->trust.policy_file = optarg; break;
+        case OPT_PLATFORM:
+            if (cvm_platform_parse(optarg, &o->platform, NULL) < 0)
+                return cvmctl_misuse(cmd,
+                                     "--platform takes os/arch[/variant] of lowercase letters and "
+                                     "digits, not '%s'",
+                                     optarg);
+            o->po.os = o->platform.os;
+            o->po.architecture = o->platform.architecture;
+            o->po.variant = o->platform.variant[0] ? o->platform.variant : NULL;
+            break;
+        case 'e':
+            if (add_env(o, optarg, false, &err) < 0)
+                return cvmctl_misuse(cmd, "-e %s", err->message);
+            break;
+        case OPT_ENV_FILE:
+            if (read_env_file(o, optarg, &err) < 0)
+                return cvmctl_fail(err);
+            break;
+        case 't': {
+            char *end;
+            unsigned long v = strtoul(optarg, &end, 10);
+            if (!*optarg || *end || v == 0 || v > 86400)
+                return cvmctl_misuse(cmd, "--timeout takes 1 to 86400 seconds, not '%s'", optarg);
+            o->timeout = (unsigned)v;
+            break;
+        }
+        case 'q': o->quiet = true; break;
+        case 'h': cvmctl_print_usage(stdout, cmd); return CVMCTL_EXIT_OK;
+        default: return cvmctl_option_error(cmd, c, argv);
+        }
+    }
+    if (o->trust.key_file && o->trust.policy_file)
+        return cvmctl_misuse(cmd, "--verify key:<file> and --policy exclude each other");
+    if (!o->verify && o->trust.policy_file)
+        return cvmctl_misuse(cmd, "--verify none and --policy exclude each other");
+    if (optind >= argc)
+        return cvmctl_misuse(cmd, "no image given");
+    return -1;
+}
+
+/* Finds ref in the store, pulling it as --pull says. */
+static int find_image(struct cvm_store *s, const struct cvm_reference *ref, struct run_options *o,
+                      struct cvm_descriptor *ret, struct cvm_error **err)
+{
+    bool found = false;
+    int r = 0;
+    if (o->pull != PULL_ALWAYS) {
+        CVM_AUTO(cvm_error_free) struct cvm_error *e = NULL;
+        r = cvm_store_resolve(s, ref, ret, &e);
+        found = r == 0;
+        if (r < 0 && r != -CVM_E_NOTFOUND) {
+            *err = cvm_steal_ptr(&e);
+            return r;
+        }
+        if (!found && o->pull == PULL_NEVER) {
+            *err = cvm_steal_ptr(&e);
+            return cvm_error_prefix(err, "--pull=never");
+        }
+    }
+    if (found)
+        return 0;
+    struct cvm_pull_result pulled;
+    r = cvmctl_pull(s, ref, &o->ro, &o->po, o->quiet, &pulled, err);
+    if (r < 0)
+        return cvm_error_prefix(err, "pull");
+    return cvm_store_resolve(s, ref, ret, err);
+}
+
+static int mismatch(struct cvm_error **err, const char *what, const uint8_t *got,
+                    const struct cvm_digest *want)
+{
+    struct cvm_digest g;
+    memcpy(g.bytes, got, CVM_SHA256_LEN);
+    char a[CVM_DIGEST_STR_SIZE], b[CVM_DIGEST_STR_SIZE];
+    return cvm_error_set(err, CVM_E_DIGEST,
+                         "%s measures %s in memory, the signed config records %s: not started",
+                         what, cvm_digest_format(&g, a), cvm_digest_format(want, b));
+}
+
+/* What deploy placed against what the signed config records: each runtime, and, when the
+ * image runs as built (no arguments or environment given), the whole deployment. */
+static int check_placed(const struct cvm_deployment *d, const struct cvm_image_bundle *b,
+                        const struct cvm_measurement *placed, bool as_built, struct cvm_error **err)
+{
+    const struct cvm_image_config *c = b->config;
+    for (size_t i = 0; i < cvm_deployment_vm_count(d) && i < c->n_vms; i++) {
+        const struct cvm_vm_info *vi = cvm_deployment_vm_info(d, i);
+        if (memcmp(vi->runtime_measurement, c->vms[i].runtime_measurement.bytes, CVM_SHA256_LEN) !=
+            0) {
+            char what[300];
+            snprintf(what, sizeof(what), "cVM '%s': its runtime", vi->name);
+            return mismatch(err, what, vi->runtime_measurement, &c->vms[i].runtime_measurement);
+        }
+    }
+    if (as_built && memcmp(placed->deployment, c->measurement.bytes, CVM_SHA256_LEN) != 0)
+        return mismatch(err, "the deployment", placed->deployment, &c->measurement);
+    return 0;
+}
+
+static int run_image(struct cvm_store *s, const struct cvm_reference *ref, const char *shown,
+                     struct run_options *o, char **args, size_t n_args)
+{
+    CVM_AUTO(cvm_error_free) struct cvm_error *err = NULL;
+    struct cvm_descriptor desc = {0};
+    if (find_image(s, ref, o, &desc, &err) < 0) {
+        cvm_error_prefix(&err, "run '%s'", shown);
+        return cvmctl_fail(err);
+    }
+    char how[256];
+    bool input_error = false;
+    int r = 0;
+    if (o->verify)
+        r = cvmctl_check_signature(s, ref, &desc, &o->trust, how, &input_error, &err);
+    else
+        cvm_log(CVM_LOG_WARN, "--verify=none: running '%s' without checking its signature", shown);
+    struct cvm_image_bundle *b = NULL;
+    if (r == 0)
+        r = cvm_image_bundle_load(s, &desc, &b, &err);
+    cvm_descriptor_release(&desc);
+    if (r < 0) {
+        if (!input_error)
+            cvm_error_prefix(&err, "run '%s'", shown);
+        return cvmctl_fail(err);
+    }
+    if (o->verify)
+        cvm_log(CVM_LOG_INFO, "'%s': %s", shown, how);
+
+    /* Arguments and environment go to the application: the last cVM. */
+    struct cvm_deploy_spec spec = b->deployment->spec;
+    struct cvm_vm_spec *vms = calloc(spec.n_vms, sizeof(*vms));
+    const char **argv = calloc(n_args + 1, sizeof(*argv));
+    const char **env = NULL;
+    size_t n_env = 0;
+    struct cvm_vm_spec *app = vms ? &vms[spec.n_vms - 1] : NULL;
+    if (vms) {
+        memcpy(vms, spec.vms, spec.n_vms * sizeof(*vms));
+        env = merged_env(app, o, &n_env);
+    }
+    if (!vms || !argv || !env)
+        r = cvm_error_set_errno(&err, ENOMEM, "cannot allocate");
+    if (r == 0 && n_args > 0) {
+        memcpy(argv, args, n_args * sizeof(*argv));
+        app->argv = argv;
+        app->argc = n_args;
+    }
+    if (r == 0 && o->n_env > 0) {
+        app->envp = env;
+        app->envc = n_env;
+    }
+    spec.vms = vms;
+
+    struct cvm_deployment *d = NULL;
+    struct cvm_measurement placed = {0};
+    if (r == 0)
+        r = cvm_deployment_create(&spec, &d, &err);
+    if (r == 0)
+        r = cvm_deployment_measure(d, &spec, &placed, &err);
+    if (r == 0)
+        r = check_placed(d, b, &placed, n_args == 0 && o->n_env == 0, &err);
+    int status;
+    if (r < 0) {
+        cvm_error_prefix(&err, "run '%s'", shown);
+        status = cvmctl_fail(err);
+    } else {
+        if (!o->quiet) {
+            struct cvm_digest m;
+            memcpy(m.bytes, placed.deployment, sizeof(m.bytes));
+            cvmctl_warn_backend();
+            fprintf(stderr, "measurement: %s\n", cvmctl_digest_str(&m));
+        }
+        fflush(stdout);
+        fflush(stderr);
+        struct cvm_run_options ro = {.timeout_ms = (uint64_t)o->timeout * 1000};
+        r = cvm_deployment_run(d, &ro, &err);
+        status = r < 0 ? cvmctl_fail(err) : cvmctl_deployment_status(d, o->timeout);
+    }
+    cvm_measurement_release(&placed);
+    cvm_deployment_free(d);
+    free(vms);
+    free(argv);
+    free(env);
+    cvm_image_bundle_free(b);
+    return status;
+}
+
+static int run_run(int argc, char **argv)
+{
+    struct run_options o = {.pull = PULL_MISSING, .verify = true};
+    cvmctl_registry_opts_init(&o.ro);
+    int status = parse_options(argc, argv, &o);
+    if (status >= 0) {
+        run_options_release(&o);
+        return status;
+    }
+    const char *image = argv[optind];
+    char **args = argv + optind + 1;
+    size_t n_args = (size_t)(argc - optind - 1);
+    if (n_args > 0 && strcmp(args[0], "--") == 0)
+        args++, n_args--;
+    if (n_args > RUN_ARGS_MAX) {
+        run_options_release(&o);
+        return cvmctl_misuse(&cvmctl_cmd_run, "more than %d arguments", RUN_ARGS_MAX);
+    }
+    CVM_AUTO(cvm_error_free) struct cvm_error *err = NULL;
+    CVM_AUTO(cvm_reference_free) struct cvm_reference *ref = NULL;
+    CVM_AUTO(cvm_store_free) struct cvm_store *s = NULL;
+    CVM_AUTOFREE char *shown = NULL;
+    if (cvm_reference_parse(image, &ref, &err) < 0 || cvmctl_store_open(0, &s, &err) < 0 ||
+        !(shown = cvm_reference_format(ref))) {
+        run_options_release(&o);
+        return err ? cvmctl_fail(err) : CVMCTL_EXIT_FAILED;
+    }
+    status = run_image(s, ref, shown, &o, args, n_args);
+    run_options_release(&o);
+    return status;
+}
+
+const struct cvmctl_command cvmctl_cmd_run = {
+    .name = "run",
+    .summary = "Run a signed cVM image (pulling it when missing)",
+    .usage = run_usage,
+    .run = run_run,
+};

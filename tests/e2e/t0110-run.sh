@@ -1,0 +1,146 @@
+#!/bin/sh
+# cvmctl run: build -> sign -> run prints the cVMs' output and the measurement `measure`
+# gives; arguments and environment reach the application; the signature, the blobs and the
+# measurement of what deploy placed in memory are checked before anything starts, and every
+# refusal is one line with exit 125.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../registry/lib.sh"
+
+export CVMCTL_ROOT="$TMP/root"
+"$CVMCTL" keygen --out "$TMP/k" >/dev/null
+"$CVMCTL" keygen --out "$TMP/other" >/dev/null
+digest=$("$CVMCTL" build -q -t hello "$BUILD/images/hello")
+"$CVMCTL" sign --key "$TMP/k.key" hello >/dev/null
+measurement=$("$CVMCTL" measure hello)
+backend="cvmctl: backend 'inproc': cVMs are threads of this process; windows are not enforced"
+hello_out="hello world, let's read cap 'test1'
+Hello world
+"
+
+# ---- running as built -------------------------------------------------------------------------
+expect "run prints the output and the measurement measure gives" 0 "$hello_out" "$backend
+$measurement
+" -- "$CVMCTL" run --verify "key:$TMP/k.pub" hello
+expect "--quiet leaves only the cVMs' output" 0 "$hello_out" "" -- \
+    "$CVMCTL" run -q --verify "key:$TMP/k.pub" hello
+cat >"$CVMCTL_ROOT/policy.json" <<JSON
+{"default": [{"type": "reject"}],
+ "transports": {"docker": {"localhost/hello": [{"type": "sigstoreSigned", "keyPath": "$TMP/k.pub"}]}}}
+JSON
+expect "the trust policy in the root is the default" 0 "$hello_out" "" -- "$CVMCTL" run -q hello
+expect "--verify=none runs, and says so" 0 "$hello_out" "cvmctl: warn: --verify=none: running 'localhost/hello:latest' without checking its signature
+" -- "$CVMCTL" run -q --verify=none hello
+
+# ---- arguments and environment go to the application ------------------------------------------
+mkdir "$TMP/args"
+cp "$RT/libargs.so" "$TMP/args/"
+yaml "$TMP/args/cvm.yaml" app libargs.so 0x20000000 "args: one two" "env: [A=1, B=2]"
+"$CVMCTL" build -q -t args "$TMP/args" >/dev/null
+"$CVMCTL" sign --key "$TMP/k.key" args >/dev/null
+args_measurement=$("$CVMCTL" measure args)
+expect "the image's arguments and environment" 2 "argv[0]=one
+argv[1]=two
+env[0]=A=1
+env[1]=B=2
+id=1 name=app heap-inside=1
+heap[1]=0
+" "$backend
+$args_measurement
+" -- "$CVMCTL" run --verify "key:$TMP/k.pub" args
+printf '# a comment\nC=3\n\nA=from-file\n' >"$TMP/env"
+B=from-host "$CVMCTL" run -q --verify "key:$TMP/k.pub" -e B --env-file "$TMP/env" -e D=4 \
+    -e UNSET_HERE args -- x "y z" >"$TMP/out" 2>"$TMP/err"
+check "arguments after the image replace the image's" test "$?" = 2 -a "$(sed -n '1,2p' "$TMP/out")" = "argv[0]=x
+argv[1]=y z"
+check "-e and --env-file replace or add entries, in order" test "$(grep '^env' "$TMP/out")" = "env[0]=A=from-file
+env[1]=B=from-host
+env[2]=C=3
+env[3]=D=4"
+"$CVMCTL" run --verify "key:$TMP/k.pub" args extra >/dev/null 2>"$TMP/err"
+check "a run with other arguments measures otherwise" sh -c "grep -q '^measurement: sha256:' '$TMP/err' && ! grep -qx '$args_measurement' '$TMP/err'"
+
+# ---- exit statuses -----------------------------------------------------------------------------
+mkdir "$TMP/crash"
+cp "$RT/libcrash.so" "$TMP/crash/"
+yaml "$TMP/crash/cvm.yaml" boom libcrash.so 0x10000000
+"$CVMCTL" build -q -t crash "$TMP/crash" >/dev/null
+off=$(nm "$RT/libcrash.so" | awk '$3 == "crash_now" { print $1 }')
+expect "a cVM that faults: 128+SIGSEGV and one line" 139 "about to fault
+" "cvmctl: error: cVM 'boom' faulted: SIGSEGV at address 0xdead0, ip $(printf '0x%x' $((0x10000000 + 0x$off)))
+" -- "$CVMCTL" --log-level error run -q --verify=none crash
+
+# ---- refusals ----------------------------------------------------------------------------------
+expect "an image the store lacks, --pull=never" 125 "" "cvmctl: error: run 'localhost/nope:latest': --pull=never: image 'localhost/nope:latest' is not in store '$CVMCTL_ROOT'
+" -- "$CVMCTL" run --pull=never nope
+"$CVMCTL" build -q -t unsigned "$BUILD/images/hello" >/dev/null
+expect "another key's signature" 125 "" "cvmctl: error: run 'localhost/hello:latest': no signature of image $digest verifies with key sha256:$(openssl pkey -pubin -in "$TMP/other.pub" -outform DER | sha256sum | cut -d' ' -f1) (1 signature checked)
+" -- "$CVMCTL" run --verify "key:$TMP/other.pub" hello
+expect "an image the policy rejects" 125 "" "cvmctl: error: run 'localhost/unsigned:latest': the trust policy rejects 'localhost/unsigned' (scope 'default')
+" -- "$CVMCTL" run unsigned
+expect "a key file that is not there" 125 "" "cvmctl: error: cannot open '$TMP/none.pub': No such file or directory
+" -- "$CVMCTL" run --verify "key:$TMP/none.pub" hello
+expect "--verify with a bad value is misuse" 125 "" "cvmctl: --verify takes policy, key:<file.pub> or none, not 'maybe'
+see 'cvmctl run --help'
+" -- "$CVMCTL" run --verify maybe hello
+expect "--pull with a bad value is misuse" 125 "" "cvmctl: --pull takes missing, always or never, not 'sometimes'
+see 'cvmctl run --help'
+" -- "$CVMCTL" run --pull sometimes hello
+expect "an -e without a name is misuse" 125 "" "cvmctl: -e environment entry '=x': no variable name
+see 'cvmctl run --help'
+" -- "$CVMCTL" run -e =x hello
+expect "no image is misuse" 125 "" "cvmctl: no image given
+see 'cvmctl run --help'
+" -- "$CVMCTL" run -q
+
+# A tampered runtime layer in the store: the blob's digest says so, nothing runs.
+cp -r "$CVMCTL_ROOT" "$TMP/tampered"
+so=$(python3 -c "
+import json
+m = json.load(open('$TMP/tampered/blobs/sha256/${digest#sha256:}'))
+print([l for l in m['layers'] if l['annotations']['org.opencontainers.image.title'] == 'libhello.so'][0]['digest'])")
+chmod u+w "$TMP/tampered/blobs/sha256/${so#sha256:}"
+printf 'X' | dd of="$TMP/tampered/blobs/sha256/${so#sha256:}" bs=1 seek=200 conv=notrunc 2>/dev/null
+CVMCTL_ROOT="$TMP/tampered" "$CVMCTL" run --verify "key:$TMP/k.pub" hello >"$TMP/out" 2>"$TMP/err"
+check "a tampered layer: exit 125, nothing ran" test "$?" = 125 -a ! -s "$TMP/out"
+check "... one line naming the layer and the digest its bytes have" grep -qx "cvmctl: error: run 'localhost/hello:latest': layer 'libhello.so': blob $so in store '$TMP/tampered' is corrupted: its content has digest sha256:[0-9a-f]\{64\}" "$TMP/err"
+
+# A config whose recorded measurement was edited, signed all the same: the loader's
+# measurement differs, nothing runs.
+edited=$(python3 - "$CVMCTL_ROOT" "$digest" <<'PY'
+import hashlib, json, os, sys
+root, digest = sys.argv[1], sys.argv[2]
+def blob(d):
+    return f"{root}/blobs/sha256/{d[7:]}"
+def put(data):
+    d = "sha256:" + hashlib.sha256(data).hexdigest()
+    with open(blob(d), "wb") as f:
+        f.write(data)
+    return d, len(data)
+m = json.load(open(blob(digest)))
+c = json.load(open(blob(m["config"]["digest"])))
+c["cvm"]["measurement"] = "sha256:" + "0" * 64
+m["config"]["digest"], m["config"]["size"] = put(json.dumps(c, separators=(",", ":")).encode())
+d, size = put(json.dumps(m, separators=(",", ":")).encode())
+index = json.load(open(f"{root}/index.json"))
+index["manifests"].append({"mediaType": m["mediaType"], "digest": d, "size": size,
+                           "annotations": {"org.opencontainers.image.ref.name": "localhost/edited:latest"}})
+with open(f"{root}/index.json", "w") as f:
+    json.dump(index, f)
+print(d)
+PY
+)
+"$CVMCTL" sign --key "$TMP/k.key" edited >/dev/null
+expect "a config whose measurement was edited" 125 "" "cvmctl: error: run 'localhost/edited:latest': deployment: the image measures ${measurement#measurement: }, its config records sha256:0000000000000000000000000000000000000000000000000000000000000000
+" -- "$CVMCTL" run --verify "key:$TMP/k.pub" edited
+check "the edited image is the one signed" test -n "$edited"
+
+# ---- pulled when missing -----------------------------------------------------------------------
+registry_start plain
+"$CVMCTL" push -q hello "$REGISTRY/team/hello:1" >/dev/null
+expect "run pulls an image the store lacks, with its signature" 0 "$hello_out" "" -- \
+    env CVMCTL_ROOT="$TMP/fresh" "$CVMCTL" run -q --verify "key:$TMP/k.pub" "$REGISTRY/team/hello:1"
+expect "... and the next run finds it" 0 "$hello_out" "" -- \
+    env CVMCTL_ROOT="$TMP/fresh" "$CVMCTL" run -q --pull=never --verify "key:$TMP/k.pub" "$REGISTRY/team/hello:1"
+expect "a missing tag on the registry" 125 "" "cvmctl: error: run '$REGISTRY/team/hello:2': pull: manifest '2': HTTP 404, registry says MANIFEST_UNKNOWN: manifest unknown
+" -- env CVMCTL_ROOT="$TMP/fresh" "$CVMCTL" run -q "$REGISTRY/team/hello:2"
+finish
