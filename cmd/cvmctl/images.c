@@ -13,7 +13,8 @@ static const char *const images_usage[] = {
     "cvmctl images [--all] [--format json]",
     "",
     "Lists the images in the store: repository, tag, manifest digest (shortened), the",
-    "total size of manifest, config and layers, and whether a signature is attached.",
+    "total size of manifest, config and layers (for an image index, of every blob its",
+    "images reach, each once), and whether a signature is attached.",
     "",
     "  -a, --all              also list signature tags (sha256-<hex>.sig)",
     "      --format json      one JSON array, with full digests and sizes in bytes",
@@ -21,17 +22,13 @@ static const char *const images_usage[] = {
     NULL,
 };
 
-/* Manifest + config + layers; 0 when the manifest cannot be read (shown as '?'). */
+/* Every distinct blob the name reaches (an index's images too); 0 when a manifest cannot be
+ * read (shown as '?'). */
 static uint64_t image_size(struct cvm_store *s, const struct cvm_descriptor *d)
 {
-    CVM_AUTO(cvm_manifest_free) struct cvm_manifest *m = NULL;
     CVM_AUTO(cvm_error_free) struct cvm_error *e = NULL;
-    if (cvm_store_read_manifest(s, d, &m, NULL, &e) < 0)
-        return 0;
-    uint64_t total = d->size + (m->is_index ? 0 : m->config.size);
-    for (size_t i = 0; i < m->n_entries; i++)
-        total += m->entries[i].size;
-    return total;
+    uint64_t bytes = 0;
+    return cvm_store_count_blobs(s, d, NULL, &bytes, &e) < 0 ? 0 : bytes;
 }
 
 static bool is_signed(const struct cvm_descriptor *list, size_t n, const char *repo,

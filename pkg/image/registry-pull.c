@@ -355,25 +355,43 @@ static int fetch_blobs(struct pull *pl, const struct cvm_descriptor *const *desc
 
 /* ---- manifests and names ------------------------------------------------------------------ */
 
-static bool platform_matches(const struct cvm_descriptor *d, const struct cvm_pull_options *po)
+/* How well index entry d fits the platform asked for (registry.md §4): 0 best, -1 not at
+ * all. A variant asked for must be the entry's. Without one, an entry without a variant fits
+ * best, then one with the architecture's default variant (v8 for arm64, v1 for amd64), then
+ * one with any other variant. */
+static int platform_rank(const struct cvm_descriptor *d, const struct cvm_pull_options *po)
 {
     const char *os = po && po->os ? po->os : "linux";
     const char *arch = po && po->architecture ? po->architecture : CVM_HOST_ARCHITECTURE;
     if (!d->os || !d->architecture || strcmp(d->os, os) != 0 || strcmp(d->architecture, arch) != 0)
-        return false;
+        return -1;
     if (po && po->variant)
-        return d->variant && strcmp(d->variant, po->variant) == 0;
-    return true;
+        return d->variant && strcmp(d->variant, po->variant) == 0 ? 0 : -1;
+    if (!d->variant)
+        return 0;
+    const char *implied = strcmp(arch, "arm64") == 0   ? "v8"
+                          : strcmp(arch, "amd64") == 0 ? "v1"
+                                                       : NULL;
+    return implied && strcmp(d->variant, implied) == 0 ? 1 : 2;
 }
 
+/* The best-ranked entry; of equally ranked ones, the first. */
 static int choose_platform(const struct cvm_manifest *index, const struct cvm_pull_options *po,
                            const struct cvm_descriptor **ret, struct cvm_error **err)
 {
-    for (size_t i = 0; i < index->n_entries; i++)
-        if (platform_matches(&index->entries[i], po)) {
-            *ret = &index->entries[i];
-            return 0;
+    const struct cvm_descriptor *best = NULL;
+    int best_rank = -1;
+    for (size_t i = 0; i < index->n_entries; i++) {
+        int rank = platform_rank(&index->entries[i], po);
+        if (rank >= 0 && (!best || rank < best_rank)) {
+            best = &index->entries[i];
+            best_rank = rank;
         }
+    }
+    if (best) {
+        *ret = best;
+        return 0;
+    }
     char have[512] = "";
     size_t len = 0;
     for (size_t i = 0; i < index->n_entries && len < sizeof(have) - 64; i++) {

@@ -391,6 +391,62 @@ int cvm_store_find(struct cvm_store *s, const char *name, struct cvm_descriptor 
     return 0;
 }
 
+static bool is_index_type(const char *media_type)
+{
+    return media_type && (strcmp(media_type, CVM_MEDIA_OCI_INDEX) == 0 ||
+                          strcmp(media_type, CVM_MEDIA_DOCKER_LIST) == 0);
+}
+
+static bool is_manifest_type(const char *media_type)
+{
+    return media_type && (strcmp(media_type, CVM_MEDIA_OCI_MANIFEST) == 0 ||
+                          strcmp(media_type, CVM_MEDIA_DOCKER_MANIFEST) == 0);
+}
+
+/* True when the store name ("repo:tag" or "repo@sha256:<hex>") is in repository repo. */
+static bool name_in_repository(const char *name, const char *repo)
+{
+    size_t len = strlen(repo);
+    return strncmp(name, repo, len) == 0 &&
+           ((name[len] == ':' && !strchr(name + len + 1, '/')) || name[len] == '@');
+}
+
+/* When the index `index` names lists ref's digest, *ret becomes that entry (media type,
+ * digest, size, platform) named "<repository>@sha256:<hex>"; *ret_found says whether it did. */
+static int index_child(struct cvm_store *s, const struct cvm_descriptor *index,
+                       const struct cvm_reference *ref, struct cvm_descriptor *ret, bool *ret_found,
+                       struct cvm_error **err)
+{
+    *ret_found = false;
+    if (!is_index_type(index->media_type))
+        return 0;
+    CVM_AUTO(cvm_manifest_free) struct cvm_manifest *m = NULL;
+    int r = cvm_store_read_manifest(s, index, &m, NULL, err);
+    if (r < 0 || !m->is_index)
+        return r;
+    for (size_t i = 0; i < m->n_entries; i++) {
+        const struct cvm_descriptor *e = &m->entries[i];
+        if (!cvm_digest_equal(&e->digest, &ref->digest))
+            continue;
+        struct cvm_reference by_digest = *ref;
+        by_digest.tag = NULL;
+        struct cvm_descriptor d = {.digest = e->digest, .size = e->size};
+        if (!(d.ref_name = cvm_reference_format(&by_digest)) ||
+            !(d.media_type = strdup(e->media_type)) ||
+            (e->artifact_type && !(d.artifact_type = strdup(e->artifact_type))) ||
+            (e->os && !(d.os = strdup(e->os))) ||
+            (e->architecture && !(d.architecture = strdup(e->architecture))) ||
+            (e->variant && !(d.variant = strdup(e->variant)))) {
+            cvm_descriptor_release(&d);
+            return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
+        }
+        *ret = d;
+        *ret_found = true;
+        return 0;
+    }
+    return 0;
+}
+
 int cvm_store_resolve(struct cvm_store *s, const struct cvm_reference *ref,
                       struct cvm_descriptor *ret, struct cvm_error **err)
 {
@@ -398,29 +454,44 @@ int cvm_store_resolve(struct cvm_store *s, const struct cvm_reference *ref,
     tag_only.has_digest = false;
     CVM_AUTOFREE char *shown = cvm_reference_format(ref);
     CVM_AUTOFREE char *name = ref->tag ? cvm_reference_format(&tag_only) : NULL;
-    if (!shown || (ref->tag && !name))
+    CVM_AUTOFREE char *repo = cvm_reference_repository(ref);
+    if (!shown || !repo || (ref->tag && !name))
         return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
-    struct cvm_descriptor d = {0};
-    bool found = false;
-    int r = 0;
-    if (name) {
-        r = cvm_store_find(s, name, &d, &found, err);
-    } else {
-        /* By digest alone: any name for that manifest will do. */
-        struct cvm_descriptor *list = NULL;
-        size_t n = 0;
-        r = cvm_store_list(s, &list, &n, err);
-        for (size_t i = 0; r == 0 && i < n && !found; i++) {
-            if (cvm_digest_equal(&list[i].digest, &ref->digest)) {
-                d = list[i];
-                list[i] = (struct cvm_descriptor){0};
-                found = true;
-            }
-        }
-        cvm_store_list_free(list, n);
-    }
+    struct cvm_descriptor *list = NULL;
+    size_t n = 0;
+    int r = cvm_store_list(s, &list, &n, err);
     if (r < 0)
         return r;
+    struct cvm_descriptor d = {0};
+    bool found = false;
+    for (size_t i = 0; i < n && !found; i++) {
+        /* By name; or by digest alone, where any name for that manifest will do. */
+        if (name ? strcmp(list[i].ref_name, name) == 0
+                 : cvm_digest_equal(&list[i].digest, &ref->digest)) {
+            d = list[i];
+            list[i] = (struct cvm_descriptor){0};
+            found = true;
+        }
+    }
+    /* A manifest an index lists is reachable through the index's name (image-format.md §6):
+     * the index `name` names, or without a tag any index named in the repository. */
+    bool child = false;
+    if (found && ref->has_digest && !cvm_digest_equal(&d.digest, &ref->digest)) {
+        struct cvm_descriptor c = {0};
+        r = index_child(s, &d, ref, &c, &child, err);
+        if (r == 0 && child) {
+            cvm_descriptor_release(&d);
+            d = c;
+        }
+    }
+    for (size_t i = 0; r == 0 && !found && !name && i < n; i++)
+        if (list[i].ref_name && name_in_repository(list[i].ref_name, repo))
+            r = index_child(s, &list[i], ref, &d, &found, err);
+    cvm_store_list_free(list, n);
+    if (r < 0) {
+        cvm_descriptor_release(&d);
+        return r;
+    }
     if (!found)
         return cvm_error_set(err, CVM_E_NOTFOUND, "image '%s' is not in store '%s'", shown,
                              s->root);
@@ -573,6 +644,103 @@ static int mark(struct cvm_store *s, const struct cvm_descriptor *d, struct dige
     return r;
 }
 
+/* ---- sizes ------------------------------------------------------------------------------ */
+
+#define COUNT_DEPTH_MAX 4 /* indexes inside indexes, as gc follows them */
+
+struct blob_count {
+    struct digest_set seen;
+    uint64_t bytes;
+};
+
+/* Counts d's blob unless it was counted already; *ret_new says which. */
+static int count_one(struct blob_count *c, const struct cvm_descriptor *d, bool *ret_new,
+                     struct cvm_error **err)
+{
+    *ret_new = !set_has(&c->seen, &d->digest);
+    if (!*ret_new)
+        return 0;
+    c->bytes += d->size;
+    return set_add(&c->seen, &d->digest, err);
+}
+
+static int count_manifest(struct cvm_store *s, const struct cvm_descriptor *d, struct blob_count *c,
+                          int depth, struct cvm_error **err)
+{
+    bool fresh = false;
+    int r = count_one(c, d, &fresh, err);
+    if (r < 0 || !fresh)
+        return r;
+    CVM_AUTO(cvm_manifest_free) struct cvm_manifest *m = NULL;
+    if ((r = cvm_store_read_manifest(s, d, &m, NULL, err)) < 0)
+        return r;
+    if (m->is_index && depth >= COUNT_DEPTH_MAX) {
+        char dg[CVM_DIGEST_STR_SIZE];
+        return cvm_error_set(err, CVM_E_LIMIT, "index %s: indexes nested more than %d deep",
+                             cvm_digest_format(&d->digest, dg), COUNT_DEPTH_MAX);
+    }
+    if (!m->is_index)
+        r = count_one(c, &m->config, &fresh, err);
+    for (size_t i = 0; r == 0 && i < m->n_entries; i++) {
+        const struct cvm_descriptor *e = &m->entries[i];
+        /* An index lists manifests (and indexes); other entries are blobs of their own. */
+        if (m->is_index && (is_manifest_type(e->media_type) || is_index_type(e->media_type)))
+            r = count_manifest(s, e, c, depth + 1, err);
+        else
+            r = count_one(c, e, &fresh, err);
+    }
+    return r;
+}
+
+int cvm_store_count_blobs(struct cvm_store *s, const struct cvm_descriptor *desc,
+                          uint64_t *ret_blobs, uint64_t *ret_bytes, struct cvm_error **err)
+{
+    struct blob_count c = {0};
+    int r = count_manifest(s, desc, &c, 0, err);
+    free(c.seen.items);
+    if (r < 0)
+        return r;
+    if (ret_blobs)
+        *ret_blobs = c.seen.n;
+    if (ret_bytes)
+        *ret_bytes = c.bytes;
+    return 0;
+}
+
+/* The layer cache (image-format.md §6) in folder `sub`: every .tmp-* (a fill that never
+ * finished: fills hold the store lock shared, gc exclusively) and, where `entries`, every
+ * entry whose layer blob is gone. Entries are not blobs: they are not counted. */
+static int sweep_cache(struct cvm_store *s, const char *sub, bool entries, struct cvm_error **err)
+{
+    int fd = openat(s->dirfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return errno == ENOENT
+                   ? 0
+                   : cvm_error_set_errno(err, errno, "cannot open '%s/%s'", s->root, sub);
+    DIR *dir = fdopendir(fd);
+    if (!dir) {
+        int e = errno;
+        close(fd);
+        return cvm_error_set_errno(err, e, "cannot list '%s/%s'", s->root, sub);
+    }
+    int r = 0;
+    for (struct dirent *de; r == 0 && (de = readdir(dir));) {
+        struct cvm_digest d;
+        struct stat st;
+        bool tmp = strncmp(de->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) == 0;
+        bool stale =
+            entries && cvm_digest_parse_hex(de->d_name, &d) == 0 && !cvm_store_has_blob(s, &d);
+        if ((!tmp && !stale) || fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+            S_ISDIR(st.st_mode))
+            continue;
+        if (unlinkat(fd, de->d_name, 0) < 0)
+            r = cvm_error_set_errno(err, errno, "cannot remove '%s/%s/%s'", s->root, sub,
+                                    de->d_name);
+    }
+    closedir(dir);
+    return r;
+}
+
 int cvm_store_gc(struct cvm_store *s, uint64_t *ret_blobs, uint64_t *ret_bytes,
                  struct cvm_error **err)
 {
@@ -610,6 +778,11 @@ int cvm_store_gc(struct cvm_store *s, uint64_t *ret_blobs, uint64_t *ret_bytes,
     if (dir)
         closedir(dir);
     free(live.items);
+    /* After the blobs: an entry whose blob was just deleted goes too. */
+    if (r == 0)
+        r = sweep_cache(s, "cache", false, err);
+    if (r == 0)
+        r = sweep_cache(s, "cache/sha256", true, err);
     if (r < 0)
         return r;
     *ret_blobs = blobs;

@@ -1,4 +1,4 @@
-/* The local image store: an OCI image layout (specs/image-format.md §5) with atomic writes,
+/* The local image store: an OCI image layout (specs/image-format.md §6) with atomic writes,
  * a lock shared by every user and taken exclusively by garbage collection, and an index lock
  * that serialises changes to index.json. */
 #ifndef CVM_IMAGE_STORE_H
@@ -62,8 +62,11 @@ void cvm_store_list_free(struct cvm_descriptor *list, size_t n);
 int cvm_store_find(struct cvm_store *s, const char *name, struct cvm_descriptor *ret,
                    bool *ret_found, struct cvm_error **err);
 
-/* The manifest descriptor ref names: by name, or by digest (any entry with that digest);
- * CVM_E_NOTFOUND when the store has no such image. */
+/* The manifest descriptor ref names: by name, or by digest alone (any entry with that
+ * digest). A digest that is not the one named resolves through an index that lists it: the
+ * index ref's tag names or, by digest alone, any index named in ref's repository; *ret is
+ * then the index's entry (media type, digest, size, platform) named
+ * "<repository>@sha256:<hex>". CVM_E_NOTFOUND when the store has no such image. */
 int cvm_store_resolve(struct cvm_store *s, const struct cvm_reference *ref,
                       struct cvm_descriptor *ret, struct cvm_error **err);
 
@@ -77,6 +80,12 @@ int cvm_store_untag(struct cvm_store *s, const char *name, struct cvm_error **er
  * exclusive lock. */
 int cvm_store_gc(struct cvm_store *s, uint64_t *ret_blobs, uint64_t *ret_bytes,
                  struct cvm_error **err);
+
+/* The distinct blobs the manifest or index desc reaches, each counted once with the size its
+ * descriptor gives: the manifest itself, an index's manifests (and nested indexes, at most 4
+ * deep), and every manifest's config and layers. A manifest that cannot be read is the error. */
+int cvm_store_count_blobs(struct cvm_store *s, const struct cvm_descriptor *desc,
+                          uint64_t *ret_blobs, uint64_t *ret_bytes, struct cvm_error **err);
 
 /* A manifest (or index) blob read and parsed; *ret_raw keeps the exact bytes if non-NULL. */
 int cvm_store_read_manifest(struct cvm_store *s, const struct cvm_descriptor *desc,
