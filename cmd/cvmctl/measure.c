@@ -31,7 +31,7 @@ static int measure_run(int argc, char **argv)
     struct cvm_image_bundle *b = NULL;
     if (cvmctl_store_open(0, &s, &err) < 0 || cvmctl_resolve(s, argv[1], NULL, &desc, &err) < 0)
         return cvmctl_fail(err);
-    int r = cvm_image_bundle_load(s, &desc, &b, &err);
+    int r = cvm_image_bundle_load(s, &desc, 0, &b, &err);
     cvm_descriptor_release(&desc);
     if (r < 0)
         return cvmctl_fail(err);

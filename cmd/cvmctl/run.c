@@ -311,69 +311,97 @@ static int check_placed(const struct cvm_deployment *d, const struct cvm_image_b
     return 0;
 }
 
+/* The application's arguments and environment (the last cVM's) applied to a copy of spec. */
+struct run_spec {
+    struct cvm_deploy_spec spec;
+    struct cvm_vm_spec *vms;
+    const char **argv, **env;
+};
+
+static void run_spec_release(struct run_spec *rs)
+{
+    free(rs->vms);
+    free(rs->argv);
+    free(rs->env);
+}
+
+static int run_spec_make(const struct cvm_deploy_spec *image, const struct run_options *o,
+                         char **args, size_t n_args, struct run_spec *rs, struct cvm_error **err)
+{
+    *rs = (struct run_spec){.spec = *image};
+    rs->vms = calloc(image->n_vms, sizeof(*rs->vms));
+    rs->argv = calloc(n_args + 1, sizeof(*rs->argv));
+    if (!rs->vms || !rs->argv)
+        return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
+    memcpy(rs->vms, image->vms, image->n_vms * sizeof(*rs->vms));
+    struct cvm_vm_spec *app = &rs->vms[image->n_vms - 1];
+    size_t n_env = 0;
+    if (!(rs->env = merged_env(app, o, &n_env)))
+        return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
+    if (n_args > 0) {
+        memcpy(rs->argv, args, n_args * sizeof(*rs->argv));
+        app->argv = rs->argv;
+        app->argc = n_args;
+    }
+    if (o->n_env > 0) {
+        app->envp = rs->env;
+        app->envc = n_env;
+    }
+    rs->spec.vms = rs->vms;
+    return 0;
+}
+
 static int run_image(struct cvm_store *s, const struct cvm_reference *ref, const char *shown,
                      struct run_options *o, char **args, size_t n_args)
 {
     CVM_AUTO(cvm_error_free) struct cvm_error *err = NULL;
+    CVM_AUTO(cvm_error_free) struct cvm_error *blob_err = NULL;
     struct cvm_descriptor desc = {0};
     if (find_image(s, ref, o, &desc, &err) < 0) {
         cvm_error_prefix(&err, "run '%s'", shown);
         return cvmctl_fail(err);
     }
+    /* Every blob of the image is hashed on a thread of its own while this one checks the
+     * signature, reads the layers (from the layer cache, which does not re-hash them) and
+     * deploys; nothing starts before both agree. */
+    struct cvm_blob_check *check = cvm_image_check_blobs_start(s, &desc);
     char how[256];
-    bool input_error = false;
+    bool input_error = false, signature_failed = false;
     int r = 0;
     if (o->verify)
-        r = cvmctl_check_signature(s, ref, &desc, &o->trust, how, &input_error, &err);
+        signature_failed =
+            (r = cvmctl_check_signature(s, ref, &desc, &o->trust, how, &input_error, &err)) < 0;
     else
         cvm_log(CVM_LOG_WARN, "--verify=none: running '%s' without checking its signature", shown);
-    struct cvm_image_bundle *b = NULL;
-    if (r == 0)
-        r = cvm_image_bundle_load(s, &desc, &b, &err);
-    cvm_descriptor_release(&desc);
-    if (r < 0) {
-        if (!input_error)
-            cvm_error_prefix(&err, "run '%s'", shown);
-        return cvmctl_fail(err);
-    }
-    if (o->verify)
+    if (r == 0 && o->verify)
         cvm_log(CVM_LOG_INFO, "'%s': %s", shown, how);
-
-    /* Arguments and environment go to the application: the last cVM. */
-    struct cvm_deploy_spec spec = b->deployment->spec;
-    struct cvm_vm_spec *vms = calloc(spec.n_vms, sizeof(*vms));
-    const char **argv = calloc(n_args + 1, sizeof(*argv));
-    const char **env = NULL;
-    size_t n_env = 0;
-    struct cvm_vm_spec *app = vms ? &vms[spec.n_vms - 1] : NULL;
-    if (vms) {
-        memcpy(vms, spec.vms, spec.n_vms * sizeof(*vms));
-        env = merged_env(app, o, &n_env);
-    }
-    if (!vms || !argv || !env)
-        r = cvm_error_set_errno(&err, ENOMEM, "cannot allocate");
-    if (r == 0 && n_args > 0) {
-        memcpy(argv, args, n_args * sizeof(*argv));
-        app->argv = argv;
-        app->argc = n_args;
-    }
-    if (r == 0 && o->n_env > 0) {
-        app->envp = env;
-        app->envc = n_env;
-    }
-    spec.vms = vms;
-
+    struct cvm_image_bundle *b = NULL;
+    struct run_spec rs = {0};
     struct cvm_deployment *d = NULL;
     struct cvm_measurement placed = {0};
     if (r == 0)
-        r = cvm_deployment_create(&spec, &d, &err);
+        r = cvm_image_bundle_load(s, &desc, CVM_BUNDLE_LAYER_CACHE, &b, &err);
     if (r == 0)
-        r = cvm_deployment_measure(d, &spec, &placed, &err);
+        r = run_spec_make(&b->deployment->spec, o, args, n_args, &rs, &err);
+    if (r == 0)
+        r = cvm_deployment_create(&rs.spec, &d, &err);
+    if (r == 0)
+        r = cvm_deployment_measure(d, &rs.spec, &placed, &err);
     if (r == 0)
         r = check_placed(d, b, &placed, n_args == 0 && o->n_env == 0, &err);
+    /* A blob that does not match explains any later failure: it outranks them all but a
+     * signature that failed. */
+    int blob_r = cvm_image_check_blobs_finish(check, NULL, NULL, &blob_err);
+    if (blob_r < 0 && !signature_failed) {
+        r = blob_r;
+        cvm_error_free(err);
+        err = cvm_steal_ptr(&blob_err);
+    }
+    cvm_descriptor_release(&desc);
     int status;
     if (r < 0) {
-        cvm_error_prefix(&err, "run '%s'", shown);
+        if (!input_error)
+            cvm_error_prefix(&err, "run '%s'", shown);
         status = cvmctl_fail(err);
     } else {
         if (!o->quiet) {
@@ -390,9 +418,7 @@ static int run_image(struct cvm_store *s, const struct cvm_reference *ref, const
     }
     cvm_measurement_release(&placed);
     cvm_deployment_free(d);
-    free(vms);
-    free(argv);
-    free(env);
+    run_spec_release(&rs);
     cvm_image_bundle_free(b);
     return status;
 }

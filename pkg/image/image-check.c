@@ -103,10 +103,10 @@ int cvm_image_check_blobs_finish(struct cvm_blob_check *c, uint64_t *ret_blobs, 
         *err = c->err;
     else
         cvm_error_free(c->err);
-    if (r == 0) {
+    if (r == 0 && ret_blobs)
         *ret_blobs = c->blobs;
+    if (r == 0 && ret_bytes)
         *ret_bytes = c->bytes;
-    }
     free(c);
     return r;
 }

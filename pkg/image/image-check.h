@@ -20,7 +20,8 @@ int cvm_image_check_blobs(struct cvm_store *s, const struct cvm_descriptor *imag
 struct cvm_blob_check;
 struct cvm_blob_check *cvm_image_check_blobs_start(struct cvm_store *s,
                                                    const struct cvm_descriptor *image);
-/* Waits for the check and frees it; returns its result. NULL (out of memory) fails. */
+/* Waits for the check and frees it; returns its result. NULL (out of memory) fails. The
+ * counts may be NULL. */
 int cvm_image_check_blobs_finish(struct cvm_blob_check *c, uint64_t *ret_blobs, uint64_t *ret_bytes,
                                  struct cvm_error **err);
 

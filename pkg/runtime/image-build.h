@@ -59,7 +59,13 @@ struct cvm_image_bundle {
 /* Loads the image `desc` names (for an index, its linux image of this host's architecture);
  * a measurement that differs from the one its config records
  * is CVM_E_DIGEST with both values. */
-int cvm_image_bundle_load(struct cvm_store *s, const struct cvm_descriptor *desc,
+enum cvm_bundle_flags {
+    /* Map compressed layers from the store's layer cache, filling it on a miss (run), instead
+     * of decompressing them into memory each time (measure, which leaves the store as is). */
+    CVM_BUNDLE_LAYER_CACHE = 1 << 0,
+};
+
+int cvm_image_bundle_load(struct cvm_store *s, const struct cvm_descriptor *desc, unsigned flags,
                           struct cvm_image_bundle **ret, struct cvm_error **err);
 void cvm_image_bundle_free(struct cvm_image_bundle *b);
 

@@ -7,6 +7,7 @@
 
 #include "base.h"
 #include "image-build.h"
+#include "layer-cache.h"
 #include "registry.h"
 #include "runtime.h"
 #include "store.h"
@@ -14,12 +15,29 @@
 
 #include <zstd.h>
 
-struct cvm_bundle_storage {
-    struct cvm_buf deployment;
-    struct cvm_buf runtimes[CVM_CONFIG_MAX_VMS];
-    size_t n_runtimes;
-    struct cvm_buf ldso, rootfs;
+/* A layer's bytes: read into a buffer, or mapped from the layer cache. */
+struct layer_bytes {
+    struct cvm_buf buf;
+    struct cvm_layer_map map;
+    const uint8_t *data;
+    size_t len;
 };
+
+struct cvm_bundle_storage {
+    unsigned flags; /* enum cvm_bundle_flags */
+    struct layer_bytes deployment;
+    struct layer_bytes runtimes[CVM_CONFIG_MAX_VMS];
+    size_t n_runtimes;
+    struct layer_bytes ldso, rootfs;
+};
+
+static void layer_bytes_release(struct layer_bytes *l)
+{
+    cvm_buf_release(&l->buf);
+    cvm_layer_map_release(&l->map);
+    l->data = NULL;
+    l->len = 0;
+}
 
 void cvm_image_bundle_free(struct cvm_image_bundle *b)
 {
@@ -30,11 +48,11 @@ void cvm_image_bundle_free(struct cvm_image_bundle *b)
     cvm_image_config_free(b->config);
     cvm_manifest_free(b->manifest);
     if (b->storage) {
-        cvm_buf_release(&b->storage->deployment);
+        layer_bytes_release(&b->storage->deployment);
         for (size_t i = 0; i < b->storage->n_runtimes; i++)
-            cvm_buf_release(&b->storage->runtimes[i]);
-        cvm_buf_release(&b->storage->ldso);
-        cvm_buf_release(&b->storage->rootfs);
+            layer_bytes_release(&b->storage->runtimes[i]);
+        layer_bytes_release(&b->storage->ldso);
+        layer_bytes_release(&b->storage->rootfs);
         free(b->storage);
     }
     free(b);
@@ -42,9 +60,10 @@ void cvm_image_bundle_free(struct cvm_image_bundle *b)
 
 CVM_DEFINE_CLEANUP(struct cvm_image_bundle *, cvm_image_bundle_free)
 
-/* Reads the layer titled `title`: size and digest checked, then decompressed (bounded). */
+/* Reads the layer titled `title`: size and digest checked, then decompressed (bounded), or
+ * mapped from the layer cache when the bundle uses it. */
 static int read_layer(struct cvm_store *s, const struct cvm_manifest *m, const char *title,
-                      const char *media_type, size_t max, struct cvm_buf *out,
+                      const char *media_type, size_t max, unsigned flags, struct layer_bytes *out,
                       struct cvm_error **err)
 {
     const struct cvm_descriptor *d = cvm_manifest_layer(m, title);
@@ -54,6 +73,16 @@ static int read_layer(struct cvm_store *s, const struct cvm_manifest *m, const c
         return cvm_error_set(err, CVM_E_FORMAT, "layer '%s' has media type '%.100s', not '%s'",
                              title, d->media_type, media_type);
     bool compressed = strcmp(media_type, CVM_MEDIA_DEPLOYMENT) != 0;
+    char display[300];
+    snprintf(display, sizeof(display), "layer '%s'", title);
+    if (compressed && (flags & CVM_BUNDLE_LAYER_CACHE)) {
+        int r = cvm_layer_cache_open(s, d, max, display, 0, &out->map, err);
+        if (r == 0) {
+            out->data = out->map.data;
+            out->len = out->map.len;
+        }
+        return r;
+    }
     /* A frame never needs much more than its content: bound the read before decompressing. */
     size_t limit = compressed ? ZSTD_COMPRESSBOUND(max) : max;
     if (d->size > limit)
@@ -64,23 +93,26 @@ static int read_layer(struct cvm_store *s, const struct cvm_manifest *m, const c
     if (r < 0)
         return cvm_error_prefix(err, "layer '%s'", title);
     if (raw.len != d->size) {
+        size_t got = raw.len;
         cvm_buf_release(&raw);
         return cvm_error_set(err, CVM_E_DIGEST,
-                             "layer '%s' has %zu bytes, its descriptor says %llu", title, raw.len,
+                             "layer '%s' has %zu bytes, its descriptor says %llu", title, got,
                              (unsigned long long)d->size);
     }
     if (!compressed) {
-        *out = raw;
-        return 0;
+        out->buf = raw;
+    } else {
+        cvm_buf_init(&out->buf, max);
+        r = cvm_zstd_decompress(raw.data, raw.len, display, &out->buf, err);
+        cvm_buf_release(&raw);
+        if (r < 0) {
+            cvm_buf_release(&out->buf);
+            return r;
+        }
     }
-    char display[300];
-    snprintf(display, sizeof(display), "layer '%s'", title);
-    cvm_buf_init(out, max);
-    r = cvm_zstd_decompress(raw.data, raw.len, display, out, err);
-    cvm_buf_release(&raw);
-    if (r < 0)
-        cvm_buf_release(out);
-    return r;
+    out->data = out->buf.data;
+    out->len = out->buf.len;
+    return 0;
 }
 
 static int mismatch(struct cvm_error **err, const char *what, const uint8_t *got,
@@ -104,7 +136,7 @@ static int load_files(struct cvm_store *s, struct cvm_image_bundle *b, struct cv
             k++;
         if (k == i) {
             r = read_layer(s, b->manifest, spec->vms[i].runtime_name, CVM_MEDIA_RUNTIME,
-                           CVM_CONFIG_MAX_RUNTIME, &st->runtimes[i], err);
+                           CVM_CONFIG_MAX_RUNTIME, st->flags, &st->runtimes[i], err);
             st->n_runtimes = i + 1;
         }
         if (r == 0)
@@ -114,24 +146,24 @@ static int load_files(struct cvm_store *s, struct cvm_image_bundle *b, struct cv
     const char *ldso = cvm_monitor_config_ldso_path(b->deployment);
     if (r == 0 && ldso) {
         r = read_layer(s, b->manifest, cvm_path_basename(ldso), CVM_MEDIA_LDSO, CVM_LDSO_MAX,
-                       &st->ldso, err);
+                       st->flags, &st->ldso, err);
         spec->ldso = st->ldso.data;
         spec->ldso_len = st->ldso.len;
     }
     if (r == 0 && cvm_monitor_config_rootfs_path(b->deployment)) {
         r = read_layer(s, b->manifest, CVM_ROOTFS_TITLE, CVM_MEDIA_ROOTFS, CVM_ROOTFS_MAX,
-                       &st->rootfs, err);
+                       st->flags, &st->rootfs, err);
         spec->rootfs = st->rootfs.data;
         spec->rootfs_len = st->rootfs.len;
     }
     return r;
 }
 
-static int load_at(struct cvm_store *s, const struct cvm_descriptor *desc, int depth,
-                   struct cvm_image_bundle **ret, struct cvm_error **err);
+static int load_at(struct cvm_store *s, const struct cvm_descriptor *desc, unsigned flags,
+                   int depth, struct cvm_image_bundle **ret, struct cvm_error **err);
 
 /* A multi-platform index runs as docker runs one: its image for this host's platform. */
-static int load_host_platform(struct cvm_store *s, const struct cvm_manifest *index,
+static int load_host_platform(struct cvm_store *s, const struct cvm_manifest *index, unsigned flags,
                               struct cvm_image_bundle **ret, struct cvm_error **err)
 {
     char have[512] = "";
@@ -140,7 +172,7 @@ static int load_host_platform(struct cvm_store *s, const struct cvm_manifest *in
         const struct cvm_descriptor *e = &index->entries[i];
         if (e->os && e->architecture && strcmp(e->os, "linux") == 0 &&
             strcmp(e->architecture, CVM_HOST_ARCHITECTURE) == 0)
-            return load_at(s, e, 1, ret, err);
+            return load_at(s, e, flags, 1, ret, err);
         int n = snprintf(have + used, sizeof(have) - used, "%s%s/%s%s%s", used ? ", " : "",
                          e->os ? e->os : "?", e->architecture ? e->architecture : "?",
                          e->variant ? "/" : "", e->variant ? e->variant : "");
@@ -151,23 +183,24 @@ static int load_host_platform(struct cvm_store *s, const struct cvm_manifest *in
                          CVM_HOST_ARCHITECTURE, used ? have : "nothing");
 }
 
-int cvm_image_bundle_load(struct cvm_store *s, const struct cvm_descriptor *desc,
+int cvm_image_bundle_load(struct cvm_store *s, const struct cvm_descriptor *desc, unsigned flags,
                           struct cvm_image_bundle **ret, struct cvm_error **err)
 {
-    return load_at(s, desc, 0, ret, err);
+    return load_at(s, desc, flags, 0, ret, err);
 }
 
-static int load_at(struct cvm_store *s, const struct cvm_descriptor *desc, int depth,
-                   struct cvm_image_bundle **ret, struct cvm_error **err)
+static int load_at(struct cvm_store *s, const struct cvm_descriptor *desc, unsigned flags,
+                   int depth, struct cvm_image_bundle **ret, struct cvm_error **err)
 {
     CVM_AUTO(cvm_image_bundle_free) struct cvm_image_bundle *b = calloc(1, sizeof(*b));
     if (!b || !(b->storage = calloc(1, sizeof(*b->storage))))
         return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
+    b->storage->flags = flags;
     int r = cvm_store_read_manifest(s, desc, &b->manifest, NULL, err);
     if (r < 0)
         return r;
     if (b->manifest->is_index && depth == 0)
-        return load_host_platform(s, b->manifest, ret, err);
+        return load_host_platform(s, b->manifest, flags, ret, err);
     const struct cvm_manifest *m = b->manifest;
     if (m->is_index || !m->artifact_type || strcmp(m->artifact_type, CVM_ARTIFACT_IMAGE) != 0 ||
         strcmp(m->config.media_type, CVM_MEDIA_CONFIG) != 0)
@@ -184,8 +217,8 @@ static int load_at(struct cvm_store *s, const struct cvm_descriptor *desc, int d
     cvm_buf_release(&raw);
     if (r < 0)
         return r;
-    struct cvm_buf *yaml = &b->storage->deployment;
-    if ((r = read_layer(s, m, b->config->deployment, CVM_MEDIA_DEPLOYMENT, CVM_CONFIG_MAX_YAML,
+    struct layer_bytes *yaml = &b->storage->deployment;
+    if ((r = read_layer(s, m, b->config->deployment, CVM_MEDIA_DEPLOYMENT, CVM_CONFIG_MAX_YAML, 0,
                         yaml, err)) < 0)
         return r;
     /* The deployment names layers, not files: parse only, then attach the layers' bytes. */

@@ -102,7 +102,27 @@ chmod u+w "$TMP/tampered/blobs/sha256/${so#sha256:}"
 printf 'X' | dd of="$TMP/tampered/blobs/sha256/${so#sha256:}" bs=1 seek=200 conv=notrunc 2>/dev/null
 CVMCTL_ROOT="$TMP/tampered" "$CVMCTL" run --verify "key:$TMP/k.pub" hello >"$TMP/out" 2>"$TMP/err"
 check "a tampered layer: exit 125, nothing ran" test "$?" = 125 -a ! -s "$TMP/out"
-check "... one line naming the layer and the digest its bytes have" grep -qx "cvmctl: error: run 'localhost/hello:latest': layer 'libhello.so': blob $so in store '$TMP/tampered' is corrupted: its content has digest sha256:[0-9a-f]\{64\}" "$TMP/err"
+check "... one line naming the blob and the digest its bytes have" grep -qx "cvmctl: error: run 'localhost/hello:latest': blob $so in store '$TMP/tampered' is corrupted: its content has digest sha256:[0-9a-f]\{64\}" "$TMP/err"
+
+# The layer cache: one entry per compressed layer, named by its digest, filled by the first
+# run; an entry changed in place is caught by the measurement, nothing runs.
+check "run filled the layer cache with the runtime" test -f "$CVMCTL_ROOT/cache/sha256/${so#sha256:}"
+check "measure leaves the cache alone" sh -c "rm -rf '$TMP/m-root' && cp -r '$CVMCTL_ROOT' '$TMP/m-root' && rm -rf '$TMP/m-root/cache' && CVMCTL_ROOT='$TMP/m-root' '$CVMCTL' measure hello >/dev/null && test ! -e '$TMP/m-root/cache'"
+cp -r "$CVMCTL_ROOT" "$TMP/stale"
+entry="$TMP/stale/cache/sha256/${so#sha256:}"
+chmod u+w "$entry"
+printf 'X' | dd of="$entry" bs=1 seek=300 conv=notrunc 2>/dev/null
+CVMCTL_ROOT="$TMP/stale" "$CVMCTL" run --verify "key:$TMP/k.pub" hello >"$TMP/out" 2>"$TMP/err"
+check "a cache entry changed in place: exit 125, nothing ran" test "$?" = 125 -a ! -s "$TMP/out"
+check "... the runtime measures otherwise than the config records" grep -qx "cvmctl: error: run 'localhost/hello:latest': cVM 'hello': the image measures sha256:[0-9a-f]\{64\}, its config records $(python3 -c "
+import json
+m = json.load(open('$CVMCTL_ROOT/blobs/sha256/${digest#sha256:}'))
+c = json.load(open('$CVMCTL_ROOT/blobs/sha256/' + m['config']['digest'][7:]))
+print(c['cvm']['cvms'][0]['measurement'])")" "$TMP/err"
+: >"$TMP/stale/cache/.tmp-1-2-0123456789abcdef"
+rm "$entry"
+expect "a leftover temporary file is ignored; a missing entry is filled again" 0 "$hello_out" "" -- \
+    env CVMCTL_ROOT="$TMP/stale" "$CVMCTL" run -q --verify "key:$TMP/k.pub" hello
 
 # A config whose recorded measurement was edited, signed all the same: the loader's
 # measurement differs, nothing runs.
