@@ -168,6 +168,7 @@ bench: all $(TEST_RT) $(BENCH_BIN)
 	$(BENCH_BIN) $(BUILD)
 	bench/bench-image.sh $(BUILD)
 	bench/bench-registry.sh $(BUILD)
+	bench/bench-run.sh $(BUILD)
 
 fuzz: deps
 	$(MAKE) BUILD=build/fuzz CC=clang SANITIZE=fuzzer-no-link,address,undefined \

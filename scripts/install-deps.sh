@@ -7,8 +7,8 @@ set -eu
 
 PACKAGES="build-essential clang libclang-rt-14-dev pkg-config perl make git
 libyaml-dev libssl-dev libarchive-dev libcurl4-openssl-dev libzstd-dev libjansson-dev
-musl-tools lld bsdutils skopeo docker-registry openssl zstd python3 apache2-utils curl"
-COMMANDS="cc clang ld.lld pkg-config prove make skopeo docker-registry openssl zstd python3 htpasswd curl script"
+musl-tools lld bsdutils runc skopeo docker-registry openssl zstd python3 apache2-utils curl"
+COMMANDS="cc clang ld.lld pkg-config prove make skopeo docker-registry openssl zstd python3 htpasswd curl script runc"
 PKG_MODULES="yaml-0.1 libcrypto libarchive libcurl libzstd jansson"
 
 missing() {

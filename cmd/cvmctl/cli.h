@@ -25,6 +25,7 @@ struct cvmctl_command {
     int (*run)(int argc, char **argv);
 };
 
+extern const struct cvmctl_command cvmctl_cmd_attest;
 extern const struct cvmctl_command cvmctl_cmd_build;
 extern const struct cvmctl_command cvmctl_cmd_gc;
 extern const struct cvmctl_command cvmctl_cmd_help;

@@ -59,7 +59,6 @@ char *cvmctl_digest_str(const struct cvm_digest *d)
     return cvm_digest_format(d, buf);
 }
 
-CVM_DEFINE_CLEANUP(struct cvm_verify_key *, cvm_verify_key_free)
 CVM_DEFINE_CLEANUP(struct cvm_policy *, cvm_policy_free)
 
 /* The policy file: the given one, else <root>/policy.json, which must then exist. */

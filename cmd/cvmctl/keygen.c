@@ -15,8 +15,6 @@ static const char *const keygen_usage[] = {
     NULL,
 };
 
-CVM_DEFINE_CLEANUP(struct cvm_verify_key *, cvm_verify_key_free)
-
 static int keygen_run(int argc, char **argv)
 {
     static const struct option opts[] = {

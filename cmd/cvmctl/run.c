@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "attest.h"
 #include "base.h"
 #include "cli.h"
 #include "deploy-cli.h"
@@ -38,6 +41,8 @@ static const char *const run_usage[] = {
     "  --platform <os/arch[/variant]>  the platform to pull from an index",
     "  -e, --env <KEY=VALUE>  set a variable (KEY alone: its value here, if set)",
     "      --env-file <file>  KEY=VALUE lines; # starts a comment line",
+    "  --attest-nonce <hex>   with --attest-out: write an attestation report of the deployment",
+    "  --attest-out <file>    (specs/attestation.md) signed with the host key before it starts",
     "  -t, --timeout <sec>    stop every cVM after <sec> seconds (exit status 137)",
     "  -q, --quiet            print only the cVMs' own output (and errors)",
     CVMCTL_REGISTRY_USAGE,
@@ -59,6 +64,8 @@ struct run_options {
     struct cvm_platform platform;
     bool quiet;
     unsigned timeout;
+    char nonce[CVM_ATTEST_NONCE_MAX + 1]; /* "" without --attest-nonce */
+    const char *attest_out;
     /* Environment entries "KEY=VALUE", in the order given; the strings live in argv or in
      * env_storage. */
     const char **env;
@@ -163,7 +170,15 @@ static const char **merged_env(const struct cvm_vm_spec *vm, const struct run_op
 
 static int parse_options(int argc, char **argv, struct run_options *o)
 {
-    enum { OPT_PULL = 2000, OPT_VERIFY, OPT_POLICY, OPT_ENV_FILE, OPT_PLATFORM };
+    enum {
+        OPT_PULL = 2000,
+        OPT_VERIFY,
+        OPT_POLICY,
+        OPT_ENV_FILE,
+        OPT_PLATFORM,
+        OPT_ATTEST_NONCE,
+        OPT_ATTEST_OUT
+    };
     static const struct option opts[] = {
         {"pull", required_argument, NULL, OPT_PULL},
         {"verify", required_argument, NULL, OPT_VERIFY},
@@ -171,6 +186,8 @@ static int parse_options(int argc, char **argv, struct run_options *o)
         {"platform", required_argument, NULL, OPT_PLATFORM},
         {"env", required_argument, NULL, 'e'},
         {"env-file", required_argument, NULL, OPT_ENV_FILE},
+        {"attest-nonce", required_argument, NULL, OPT_ATTEST_NONCE},
+        {"attest-out", required_argument, NULL, OPT_ATTEST_OUT},
         {"timeout", required_argument, NULL, 't'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -238,6 +255,11 @@ static int parse_options(int argc, char **argv, struct run_options *o)
             o->timeout = (unsigned)v;
             break;
         }
+        case OPT_ATTEST_NONCE:
+            if (cvm_attest_nonce_parse(optarg, o->nonce, &err) < 0)
+                return cvmctl_misuse(cmd, "--attest-nonce: %s", err->message);
+            break;
+        case OPT_ATTEST_OUT: o->attest_out = optarg; break;
         case 'q': o->quiet = true; break;
         case 'h': cvmctl_print_usage(stdout, cmd); return CVMCTL_EXIT_OK;
         default: return cvmctl_option_error(cmd, c, argv);
@@ -247,6 +269,8 @@ static int parse_options(int argc, char **argv, struct run_options *o)
         return cvmctl_misuse(cmd, "--verify key:<file> and --policy exclude each other");
     if (!o->verify && o->trust.policy_file)
         return cvmctl_misuse(cmd, "--verify none and --policy exclude each other");
+    if (!o->nonce[0] != !o->attest_out)
+        return cvmctl_misuse(cmd, "--attest-nonce and --attest-out go together");
     if (optind >= argc)
         return cvmctl_misuse(cmd, "no image given");
     return -1;
@@ -351,6 +375,56 @@ static int run_spec_make(const struct cvm_deploy_spec *image, const struct run_o
     return 0;
 }
 
+/* The attestation report of the deployment as placed, signed with the host key. */
+static int attest(struct cvm_store *s, const char *shown, const struct cvm_digest *image,
+                  const struct cvm_deployment *d, const struct cvm_measurement *placed,
+                  const struct run_options *o, struct cvm_error **err)
+{
+    CVM_AUTOFREE char *key_path = NULL;
+    CVM_AUTOFREE char *name = NULL;
+    if (asprintf(&key_path, "%s/%s", cvm_store_root(s), CVM_ATTEST_HOST_KEY) < 0 ||
+        asprintf(&name, "%s@%s", shown, cvmctl_digest_str(image)) < 0)
+        return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
+    if (access(key_path, F_OK) < 0)
+        return cvm_error_set(err, CVM_E_NOTFOUND,
+                             "attest: no host key '%s': run 'cvmctl attest keygen'", key_path);
+    CVM_AUTO(cvm_signing_key_free) struct cvm_signing_key *key = NULL;
+    int r = cvm_signing_key_load(key_path, &key, err);
+    if (r < 0)
+        return cvm_error_prefix(err, "attest");
+    size_t n = cvm_deployment_vm_count(d);
+    CVM_AUTOFREE struct cvm_attest_cvm *cvms = calloc(n ? n : 1, sizeof(*cvms));
+    if (!cvms)
+        return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
+    for (size_t i = 0; i < n; i++) {
+        cvms[i].name = cvm_deployment_vm_info(d, i)->name;
+        memcpy(cvms[i].measurement.bytes, placed->cvm[i], CVM_SHA256_LEN);
+    }
+    struct cvm_attest_report report = {
+        .image = name,
+        .image_digest = *image,
+        .cvms = cvms,
+        .n_cvms = n,
+        .nonce = o->nonce,
+        .time = (int64_t)time(NULL),
+        .backend = cvm_monitor_backend_name(),
+        .isolating = cvm_monitor_backend_isolates(),
+    };
+    memcpy(report.deployment.bytes, placed->deployment, CVM_SHA256_LEN);
+    r = cvm_attest_report_write(o->attest_out, key, &report, err);
+    return r < 0 ? cvm_error_prefix(err, "attest") : 0;
+}
+
+/* At debug level: the monitor's own deploy time (reserve, load, measure, relocate, lay out). */
+static void log_deploy_time(const struct cvm_deployment *d)
+{
+    uint64_t ns = 0;
+    size_t n = cvm_deployment_vm_count(d);
+    for (size_t i = 0; i < n; i++)
+        ns += cvm_deployment_vm_info(d, i)->deploy_ns;
+    cvm_log(CVM_LOG_DEBUG, "deployed %zu cVMs in %.3f ms", n, (double)ns / 1e6);
+}
+
 static int run_image(struct cvm_store *s, const struct cvm_reference *ref, const char *shown,
                      struct run_options *o, char **args, size_t n_args)
 {
@@ -386,9 +460,12 @@ static int run_image(struct cvm_store *s, const struct cvm_reference *ref, const
     if (r == 0)
         r = cvm_deployment_create(&rs.spec, &d, &err);
     if (r == 0)
+        log_deploy_time(d);
+    if (r == 0)
         r = cvm_deployment_measure(d, &rs.spec, &placed, &err);
     if (r == 0)
         r = check_placed(d, b, &placed, n_args == 0 && o->n_env == 0, &err);
+    struct cvm_digest image = desc.digest;
     /* A blob that does not match explains any later failure: it outranks them all but a
      * signature that failed. */
     int blob_r = cvm_image_check_blobs_finish(check, NULL, NULL, &blob_err);
@@ -398,6 +475,9 @@ static int run_image(struct cvm_store *s, const struct cvm_reference *ref, const
         err = cvm_steal_ptr(&blob_err);
     }
     cvm_descriptor_release(&desc);
+    /* Attested only once every check has passed, and before anything runs. */
+    if (r == 0 && o->attest_out)
+        r = attest(s, shown, &image, d, &placed, o, &err);
     int status;
     if (r < 0) {
         if (!input_error)

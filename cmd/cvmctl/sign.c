@@ -15,8 +15,6 @@ static const char *const sign_usage[] = {
     NULL,
 };
 
-CVM_DEFINE_CLEANUP(struct cvm_signing_key *, cvm_signing_key_free)
-
 static int sign_run(int argc, char **argv)
 {
     static const struct option opts[] = {

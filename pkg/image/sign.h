@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+#include "cleanup.h"
 #include "digest.h"
 
 struct cvm_buf;
@@ -38,6 +39,7 @@ struct cvm_verify_key;
  * over CVM_SIGN_KEY_FILE_MAX) fails with one line naming the file. */
 int cvm_signing_key_load(const char *path, struct cvm_signing_key **ret, struct cvm_error **err);
 void cvm_signing_key_free(struct cvm_signing_key *k);
+CVM_DEFINE_CLEANUP(struct cvm_signing_key *, cvm_signing_key_free)
 /* The fingerprint of the key's public half. */
 char *cvm_signing_key_fingerprint(const struct cvm_signing_key *k,
                                   char out[CVM_SIGN_FINGERPRINT_SIZE]);
@@ -48,6 +50,7 @@ int cvm_verify_key_load(const char *path, struct cvm_verify_key **ret, struct cv
 int cvm_verify_key_from_pem(const void *pem, size_t len, const char *display,
                             struct cvm_verify_key **ret, struct cvm_error **err);
 void cvm_verify_key_free(struct cvm_verify_key *k);
+CVM_DEFINE_CLEANUP(struct cvm_verify_key *, cvm_verify_key_free)
 char *cvm_verify_key_fingerprint(const struct cvm_verify_key *k,
                                  char out[CVM_SIGN_FINGERPRINT_SIZE]);
 

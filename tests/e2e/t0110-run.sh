@@ -154,6 +154,36 @@ expect "a config whose measurement was edited" 125 "" "cvmctl: error: run 'local
 " -- "$CVMCTL" run --verify "key:$TMP/k.pub" edited
 check "the edited image is the one signed" test -n "$edited"
 
+# ---- attestation ------------------------------------------------------------------------------
+nonce=00112233445566778899aabbccddeeff
+expect "--attest-out without a host key" 125 "" "cvmctl: error: run 'localhost/hello:latest': attest: no host key '$CVMCTL_ROOT/attest/host.key': run 'cvmctl attest keygen'
+" -- "$CVMCTL" run -q --verify "key:$TMP/k.pub" --attest-nonce $nonce --attest-out "$TMP/report" hello
+"$CVMCTL" attest keygen >/dev/null
+expect "run writes a report before the cVMs start" 0 "$hello_out" "" -- \
+    "$CVMCTL" run -q --verify "key:$TMP/k.pub" --attest-nonce $nonce --attest-out "$TMP/report" hello
+expect "the report verifies with the host key, the nonce and the measurement" 0 "" "" -- sh -c \
+    "'$CVMCTL' attest verify --key '$CVMCTL_ROOT/attest/host.pub' --nonce $nonce --expect '${measurement#measurement: }' '$TMP/report' >/dev/null"
+expect "the report names the image, its digest and each cVM's measurement" 0 "localhost/hello:latest@$digest $digest ${measurement#measurement: } hello $nonce inproc False
+" "" -- sh -c "'$CVMCTL' attest verify --key '$CVMCTL_ROOT/attest/host.pub' --nonce $nonce --expect '${measurement#measurement: }' --format json '$TMP/report' | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+print(r[\"image\"], r[\"image_digest\"], r[\"deployment\"], r[\"cvms\"][0][\"name\"], r[\"nonce\"], r[\"backend\"], r[\"isolating\"])'"
+python3 - "$TMP/report" "$TMP/changed" <<'PY'
+import base64, json, sys
+env = json.load(open(sys.argv[1]))
+payload = bytearray(base64.b64decode(env["payload"]))
+payload[payload.index(b'"hello"') + 1] ^= 0x20  # "hello" -> "Hello"
+env["payload"] = base64.b64encode(bytes(payload)).decode()
+open(sys.argv[2], "w").write(json.dumps(env, separators=(",", ":")) + "\n")
+PY
+"$CVMCTL" attest verify --key "$CVMCTL_ROOT/attest/host.pub" --nonce $nonce \
+    --expect "${measurement#measurement: }" "$TMP/changed" >/dev/null 2>"$TMP/err"
+check "a report with a changed byte fails verification: exit 1" test "$?" = 1
+check "... saying the signature does not verify" grep -q "^cvmctl: error: report '$TMP/changed': signature does not verify with key sha256:" "$TMP/err"
+expect "--attest-nonce without --attest-out is misuse" 125 "" "cvmctl: --attest-nonce and --attest-out go together
+see 'cvmctl run --help'
+" -- "$CVMCTL" run --attest-nonce $nonce hello
+
 # ---- pulled when missing -----------------------------------------------------------------------
 registry_start plain
 "$CVMCTL" push -q hello "$REGISTRY/team/hello:1" >/dev/null

@@ -1,0 +1,84 @@
+#!/bin/sh
+# cvmctl run of the signed hello image from a warm layer cache, compared in the same run with
+# runc run of a static musl hello in a minimal bundle. Prints medians of RUNS runs (default
+# 21) of each whole command, and the monitor's own deploy time as run's debug log reports it.
+#   bench/bench-run.sh [BUILD]
+set -eu
+BUILD=${1:-build}
+CVMCTL=$(realpath "$BUILD/cvmctl")
+RUNS=${RUNS:-21}
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+export CVMCTL_ROOT="$TMP/root"
+
+command -v runc >/dev/null 2>&1 || {
+    echo "bench-run: runc is not installed (scripts/install-deps.sh installs it)" >&2
+    exit 1
+}
+
+"$CVMCTL" keygen --out "$TMP/k" >/dev/null
+"$CVMCTL" build -q -t hello "$BUILD/images/hello" >/dev/null
+"$CVMCTL" sign --key "$TMP/k.key" hello >/dev/null
+# The first run fills the layer cache; the timed ones find it warm.
+"$CVMCTL" run -q --verify "key:$TMP/k.pub" hello >/dev/null
+
+# The peer: a static hello as runc's whole container, read-only rootfs, no terminal.
+mkdir -p "$TMP/bundle/rootfs"
+printf '#include <stdio.h>\nint main(void) { puts("Hello world"); return 0; }\n' >"$TMP/hello.c"
+musl-gcc -static -O2 -o "$TMP/bundle/rootfs/hello" "$TMP/hello.c"
+(cd "$TMP/bundle" && runc spec)
+python3 - "$TMP/bundle/config.json" <<'PY'
+import json, sys
+path = sys.argv[1]
+c = json.load(open(path))
+c["process"]["args"] = ["/hello"]
+c["process"]["terminal"] = False
+c["root"]["readonly"] = True
+json.dump(c, open(path, "w"))
+PY
+runc --root "$TMP/runc" run --bundle "$TMP/bundle" warm >/dev/null
+
+# Each command run RUNS times, alternating, timed by one python process (posix_spawn and
+# waitpid around each: the same overhead for both).
+python3 - "$RUNS" "$TMP" "$CVMCTL" <<'PY'
+import os, subprocess, sys, time
+runs, tmp, cvmctl = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+devnull = os.open(os.devnull, os.O_WRONLY)
+cmds = {
+    "cvmctl": [cvmctl, "run", "-q", "--verify", f"key:{tmp}/k.pub", "hello"],
+    "runc": ["runc", "--root", f"{tmp}/runc", "run", "--bundle", f"{tmp}/bundle", "X"],
+}
+times = {k: [] for k in cmds}
+for i in range(runs):
+    for name in (("cvmctl", "runc") if i % 2 == 0 else ("runc", "cvmctl")):
+        argv = [a if a != "X" else f"b{i}" for a in cmds[name]]
+        path = subprocess.check_output(["sh", "-c", f"command -v {argv[0]}"], text=True).strip() \
+            if "/" not in argv[0] else argv[0]
+        t0 = time.perf_counter_ns()
+        pid = os.posix_spawn(path, argv, os.environ,
+                             file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 1)])
+        _, status = os.waitpid(pid, 0)
+        t1 = time.perf_counter_ns()
+        if os.waitstatus_to_exitcode(status) != 0:
+            sys.exit(f"bench-run: {name} failed with status {os.waitstatus_to_exitcode(status)}")
+        times[name].append((t1 - t0) / 1e6)
+def median(v):
+    v = sorted(v)
+    return v[len(v) // 2]
+c, r = median(times["cvmctl"]), median(times["runc"])
+print(f"cvmctl run of hello from a warm cache vs runc run of a static hello ({runs} runs each, medians)")
+print(f"  cvmctl run (verify key, blob check, measure, deploy, run)  {c:8.2f} ms")
+print(f"  peer: runc run (minimal bundle)                           {r:8.2f} ms")
+print(f"  runc / cvmctl: {r / c:.1f}x")
+PY
+
+# The monitor's share: deploy time inside cvmctl run, from its debug log.
+: >"$TMP/deploy"
+i=0
+while [ $i -lt "$RUNS" ]; do
+    "$CVMCTL" --log-level debug run -q --verify "key:$TMP/k.pub" hello 2>&1 >/dev/null |
+        sed -n 's/^cvmctl: debug: deployed [0-9]* cVMs in \([0-9.]*\) ms$/\1/p' >>"$TMP/deploy"
+    i=$((i + 1))
+done
+printf '  deploy inside the monitor (reserve, load, measure, relocate, lay out): %s ms\n' \
+    "$(sort -n "$TMP/deploy" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')"
