@@ -227,6 +227,8 @@ int cvm_deployment_create(const struct cvm_deploy_spec *spec, struct cvm_deploym
         }
     }
     r = capfiles_create(d, spec, err);
+    if (r == 0)
+        r = cvm_rootfs_attach(d, spec->rootfs, spec->rootfs_len, err);
     for (size_t i = 0; r == 0 && i < d->n_vms; i++) {
         r = vm_deploy(&d->vms[i], &spec->vms[i], err);
         if (r < 0)
@@ -277,6 +279,7 @@ void cvm_deployment_free(struct cvm_deployment *d)
     }
     if (d->capfile_mem)
         munmap(d->capfile_mem, d->capfile_mem_len);
+    cvm_rootfs_release(d);
     pthread_cond_destroy(&d->cond);
     pthread_mutex_destroy(&d->lock);
     pthread_mutex_destroy(&d->capfile_lock);

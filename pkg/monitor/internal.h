@@ -24,6 +24,7 @@
 #define CVM_MAX_CAPFILES 64
 #define CVM_MAX_NEST 8 /* callback depth: app -> libos -> ... -> monitor */
 #define CVM_ALTSTACK_SIZE (64UL << 10)
+#define CVM_MAX_ROOTFS (4ULL << 30) /* root.cpio bytes, as specs/image-format.md §4 allows */
 
 struct cvm_region {
     uintptr_t addr;
@@ -106,6 +107,9 @@ struct cvm_deployment {
     pthread_mutex_t capfile_lock; /* writers only, as with grants */
     struct cvm_capfile capfiles[CVM_MAX_CAPFILES];
     atomic_size_t n_capfiles;
+    const uint8_t *rootfs; /* read-only copy of root.cpio (hostcalls 900/901); NULL: none */
+    size_t rootfs_len;
+    size_t rootfs_map_len;
     pthread_mutex_t lock; /* thread lifecycle; cond signals every change of it */
     pthread_cond_t cond;
     bool ran;
@@ -139,6 +143,12 @@ long cvm_guest_string(struct cvm_vm *vm, uintptr_t addr, char *out, size_t out_s
 int cvm_grant(struct cvm_vm *vm, struct cvm_region r);
 long cvm_guest_read(struct cvm_vm *vm, void *dst, uintptr_t src, size_t len);
 long cvm_guest_write(struct cvm_vm *vm, uintptr_t dst, const void *src, size_t len);
+
+/* hc-rootfs.c: the deployment keeps its own copy of the archive, so the caller's bytes are
+ * not needed once it is created. data NULL: no rootfs. */
+int cvm_rootfs_attach(struct cvm_deployment *d, const uint8_t *data, size_t len,
+                      struct cvm_error **err);
+void cvm_rootfs_release(struct cvm_deployment *d);
 
 /* run.c */
 long cvm_guest_call(uintptr_t fn, uintptr_t sp, const long args[7]);

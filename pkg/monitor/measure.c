@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base.h"
+#include "internal.h"
 #include "loader.h"
 #include "monitor.h"
 
@@ -124,9 +125,11 @@ void cvm_measurement_release(struct cvm_measurement *m)
 #define MEASURE_LOG_MAX (4u << 20)
 
 /* The measurement of spec; each cVM's runtime measurement comes from placed[i] when given
- * (what deploy put in memory), else from loading the runtime into a scratch window. */
+ * (what deploy put in memory), else from loading the runtime into a scratch window; the
+ * rootfs hashed is `rootfs` (the deployment's own copy) when given, else spec's. */
 static int measure(const struct cvm_deploy_spec *spec, const uint8_t (*placed)[CVM_SHA256_LEN],
-                   struct cvm_measurement *ret, struct cvm_error **err)
+                   const uint8_t *rootfs, size_t rootfs_len, struct cvm_measurement *ret,
+                   struct cvm_error **err)
 {
     struct cvm_measurement m = {.n_vms = spec->n_vms};
     m.runtime = calloc(spec->n_vms ? spec->n_vms : 1, sizeof(*m.runtime));
@@ -140,8 +143,12 @@ static int measure(const struct cvm_deploy_spec *spec, const uint8_t (*placed)[C
         r = cvm_runtime_measure(spec->ldso, spec->ldso_len, "ldso", m.ldso, err);
         m.has_ldso = true;
     }
-    if (r == 0 && spec->rootfs) {
-        cvm_sha256(spec->rootfs, spec->rootfs_len, m.rootfs);
+    if (!rootfs) {
+        rootfs = spec->rootfs;
+        rootfs_len = spec->rootfs_len;
+    }
+    if (r == 0 && rootfs) {
+        cvm_sha256(rootfs, rootfs_len, m.rootfs);
         m.has_rootfs = true;
     }
     struct cvm_buf log;
@@ -176,7 +183,7 @@ static int measure(const struct cvm_deploy_spec *spec, const uint8_t (*placed)[C
 int cvm_measure_spec(const struct cvm_deploy_spec *spec, struct cvm_measurement *ret,
                      struct cvm_error **err)
 {
-    return measure(spec, NULL, ret, err);
+    return measure(spec, NULL, NULL, 0, ret, err);
 }
 
 int cvm_deployment_measure(const struct cvm_deployment *d, const struct cvm_deploy_spec *spec,
@@ -191,7 +198,8 @@ int cvm_deployment_measure(const struct cvm_deployment *d, const struct cvm_depl
         return cvm_error_set_errno(err, ENOMEM, "cannot allocate a measurement");
     for (size_t i = 0; i < n; i++)
         memcpy(placed[i], cvm_deployment_vm_info(d, i)->runtime_measurement, CVM_SHA256_LEN);
-    int r = measure(spec, (const uint8_t(*)[CVM_SHA256_LEN])placed, ret, err);
+    int r =
+        measure(spec, (const uint8_t(*)[CVM_SHA256_LEN])placed, d->rootfs, d->rootfs_len, ret, err);
     free(placed);
     return r;
 }

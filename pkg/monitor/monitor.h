@@ -146,8 +146,8 @@ int cvm_measure_spec(const struct cvm_deploy_spec *spec, struct cvm_measurement 
 void cvm_measurement_release(struct cvm_measurement *m);
 
 /* The measurement of a created deployment from what deploy placed in memory: the runtime
- * measurements taken as each image was copied into its window, and spec's args, env, files
- * (spec: the one the deployment was created from). */
+ * measurements taken as each image was copied into its window, the deployment's own copy of
+ * the rootfs, and spec's args, env, files (spec: the one the deployment was created from). */
 int cvm_deployment_measure(const struct cvm_deployment *d, const struct cvm_deploy_spec *spec,
                            struct cvm_measurement *ret, struct cvm_error **err);
 

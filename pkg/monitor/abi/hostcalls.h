@@ -27,7 +27,11 @@
     X(700, GET_MY_INNER, get_my_inner, 1, "struct cvm_hc_region *out",                             \
       "grants the caller the window of its callback_in cVM and stores it in *out")                 \
     X(800, GETTIMEOFDAY, gettimeofday, 2, "struct timeval *tv, void *tz",                          \
-      "stores the wall-clock time in *tv; tz must be NULL")
+      "stores the wall-clock time in *tv; tz must be NULL")                                        \
+    X(900, ROOTFS_SIZE, rootfs_size, 0, "",                                                        \
+      "returns the size in bytes of the deployment's root.cpio")                                   \
+    X(901, ROOTFS_READ, rootfs_read, 3, "void *buf, size_t len, size_t offset",                    \
+      "copies bytes [offset, offset+len) of the deployment's root.cpio into buf; returns len")
 
 #define CVM_HOSTCALL_MAX 1023     /* highest number the dispatcher accepts */
 #define CVM_HOSTCALL_NAME_MAX 255 /* longest CAP_File name, without its NUL */
