@@ -17,7 +17,11 @@ struct cvm_hasher {
 
 void cvm_sha256(const void *data, size_t len, uint8_t out[CVM_SHA256_LEN])
 {
-    SHA256(data, len, out);
+    /* Not the one-shot SHA256(): in OpenSSL 3 it is EVP_Q_digest, which fetches. */
+    SHA256_CTX ctx;
+    SHA256_Init(&ctx);
+    SHA256_Update(&ctx, data, len);
+    SHA256_Final(out, &ctx);
 }
 
 struct cvm_hasher *cvm_hasher_new(void)
