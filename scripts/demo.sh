@@ -21,6 +21,7 @@ run keygen --out "$root/demo"
 run sign --key "$root/demo.key" hello
 run verify --key "$root/demo.pub" hello
 run measure hello
+run run --verify "key:$root/demo.pub" hello
 run images
 run save -o "$root/hello.tar" hello
 echo "\$ cvmctl --root $root/other load -i $root/hello.tar"
