@@ -10,6 +10,7 @@
 #include "log.h"
 #include "path.h"
 #include "sha256.h"
+#include "shown.h"
 
 CVM_DEFINE_CLEANUP(struct cvm_error *, cvm_error_free)
 

@@ -21,22 +21,12 @@
  * or CVM_CREDENTIALS_DOCKER_HUB_KEY. */
 #define DOCKER_HUB_HOST "index.docker.io"
 
-/* Untrusted strings (keys) in messages: at most SHOWN_MAX bytes, anything outside printable
- * ASCII as \xNN. */
+/* Untrusted strings in messages (cvm_shown): a credentials file's keys and values. */
 #define SHOWN_MAX 64
-#define SHOWN_SIZE (SHOWN_MAX * 4 + 4)
+#define SHOWN_SIZE CVM_SHOWN_SIZE(SHOWN_MAX)
 static const char *shown(const char *s, char out[SHOWN_SIZE])
 {
-    size_t i = 0, o = 0;
-    for (; s[i] && i < SHOWN_MAX; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c < 0x7f)
-            out[o++] = (char)c;
-        else
-            o += (size_t)snprintf(out + o, 5, "\\x%02x", c);
-    }
-    snprintf(out + o, 4, "%s", s[i] ? "..." : "");
-    return out;
+    return cvm_shown(s, SHOWN_MAX, out);
 }
 
 static void wipe_free(char *s)

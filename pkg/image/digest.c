@@ -31,18 +31,26 @@ int cvm_digest_parse_hex(const char *hex, struct cvm_digest *ret)
 
 int cvm_digest_parse(const char *s, struct cvm_digest *ret, struct cvm_error **err)
 {
+    /* Digests come from manifests, headers and payloads: shown escaped. */
+    char show[CVM_SHOWN_SIZE(80)];
     if (strncmp(s, "sha256:", 7) != 0) {
         const char *colon = strchr(s, ':');
-        if (colon && colon != s)
+        if (colon && colon != s && colon - s <= 32) {
+            char algo[33];
+            memcpy(algo, s, (size_t)(colon - s));
+            algo[colon - s] = '\0';
+            char show_algo[CVM_SHOWN_SIZE(32)];
             return cvm_error_set(err, CVM_E_UNSUPPORTED,
-                                 "digest '%.80s': unsupported algorithm '%.*s' (only sha256)", s,
-                                 (int)(colon - s) > 32 ? 32 : (int)(colon - s), s);
-        return cvm_error_set(err, CVM_E_FORMAT, "digest '%.80s': expected 'sha256:<64 hex digits>'",
-                             s);
+                                 "digest '%s': unsupported algorithm '%s' (only sha256)",
+                                 cvm_shown(s, 80, show), cvm_shown(algo, 32, show_algo));
+        }
+        return cvm_error_set(err, CVM_E_FORMAT, "digest '%s': expected 'sha256:<64 hex digits>'",
+                             cvm_shown(s, 80, show));
     }
     if (cvm_digest_parse_hex(s + 7, ret) < 0)
         return cvm_error_set(err, CVM_E_FORMAT,
-                             "digest '%.80s': expected 64 lowercase hex digits after 'sha256:'", s);
+                             "digest '%s': expected 64 lowercase hex digits after 'sha256:'",
+                             cvm_shown(s, 80, show));
     return 0;
 }
 

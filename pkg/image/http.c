@@ -538,11 +538,12 @@ static int finish(struct cvm_http_transfer *t, CURLcode code, struct cvm_http_re
         r->has_content_length = true;
         r->content_length = (uint64_t)cl;
     }
+    char show[CVM_SHOWN_SIZE(200)];
     if (r->location) {
         char *abs = resolve_location(req->url, r->location);
         if (!abs)
-            return cvm_error_set(err, CVM_E_NET, "%s %s: unusable Location '%.200s'", req->method,
-                                 req->url, r->location);
+            return cvm_error_set(err, CVM_E_NET, "%s %.*s: unusable Location '%s'", req->method,
+                                 url_shown(req->url), req->url, cvm_shown(r->location, 200, show));
         free(r->location);
         r->location = abs;
     }

@@ -23,11 +23,13 @@ static int load(const void *data, size_t len, struct jctx *c, json_t **ret)
     if (len > CVM_MANIFEST_MAX)
         return cvm_error_set(c->err, CVM_E_LIMIT, "%s: %zu bytes, over the limit of %u", c->display,
                              len, CVM_MANIFEST_MAX);
+    char show[CVM_SHOWN_SIZE(JSON_ERROR_TEXT_LENGTH)];
     json_error_t je;
     json_t *j = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
     if (!j)
         return cvm_error_set(c->err, CVM_E_FORMAT, "%s: invalid JSON at line %d column %d: %s",
-                             c->display, je.line, je.column, je.text);
+                             c->display, je.line, je.column,
+                             cvm_shown(je.text, JSON_ERROR_TEXT_LENGTH, show));
     if (!json_is_object(j)) {
         json_decref(j);
         return cvm_error_set(c->err, CVM_E_FORMAT, "%s: not a JSON object", c->display);
@@ -218,8 +220,9 @@ int cvm_manifest_parse(const void *data, size_t len, const char *display, struct
         if (r == 0)
             r = parse_entries(&c, json_object_get(j, "layers"), "layers", m);
     } else {
-        return cvm_error_set(err, CVM_E_UNSUPPORTED, "%s: unsupported manifest media type '%.100s'",
-                             display, m->media_type);
+        char show[CVM_SHOWN_SIZE(100)];
+        return cvm_error_set(err, CVM_E_UNSUPPORTED, "%s: unsupported manifest media type '%s'",
+                             display, cvm_shown(m->media_type, 100, show));
     }
     if (r < 0)
         return r;

@@ -47,6 +47,7 @@ static int get_manifest(struct pull *pl, const char *reference, const struct cvm
                         struct cvm_buf *out, struct cvm_digest *ret_digest, bool *ret_found,
                         struct cvm_error **err)
 {
+    char show[CVM_SHOWN_SIZE(80)];
     CVM_AUTOFREE char *path = NULL;
     if (asprintf(&path, "/v2/%s/manifests/%s", pl->path, reference) < 0)
         return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
@@ -84,9 +85,10 @@ static int get_manifest(struct pull *pl, const char *reference, const struct cvm
              (cvm_digest_parse(resp.docker_content_digest, &header, NULL) < 0 ||
               !cvm_digest_equal(&header, &got)))
         res = cvm_error_set(err, CVM_E_DIGEST,
-                            "manifest '%s': the registry says its digest is '%.80s', but the "
+                            "manifest '%s': the registry says its digest is '%s', but the "
                             "bytes it sent have digest %s",
-                            reference, resp.docker_content_digest, cvm_digest_format(&got, g));
+                            reference, cvm_shown(resp.docker_content_digest, 80, show),
+                            cvm_digest_format(&got, g));
     cvm_http_response_release(&resp);
     if (res < 0) {
         cvm_buf_release(out);

@@ -279,6 +279,7 @@ static int put_manifest(struct push *ps, const char *reference, const char *medi
                         const struct cvm_buf *raw, const struct cvm_digest *digest,
                         struct cvm_error **err)
 {
+    char show[CVM_SHOWN_SIZE(80)];
     CVM_AUTOFREE char *path = NULL;
     CVM_AUTOFREE char *ctype = NULL;
     if (asprintf(&path, "/v2/%s/manifests/%s", ps->path, reference) < 0 ||
@@ -299,8 +300,9 @@ static int put_manifest(struct push *ps, const char *reference, const char *medi
     else if (res == 0 && resp.docker_content_digest &&
              (cvm_digest_parse(resp.docker_content_digest, &said, NULL) < 0 ||
               !cvm_digest_equal(&said, digest)))
-        res = cvm_error_set(err, CVM_E_DIGEST, "%s: the registry stored %s as '%.80s'", what,
-                            cvm_digest_format(digest, want), resp.docker_content_digest);
+        res = cvm_error_set(err, CVM_E_DIGEST, "%s: the registry stored %s as '%s'", what,
+                            cvm_digest_format(digest, want),
+                            cvm_shown(resp.docker_content_digest, 80, show));
     cvm_http_response_release(&resp);
     if (res == 0) {
         CVM_AUTOFREE char *title = NULL;

@@ -87,9 +87,11 @@ void registry_describe(const struct cvm_http_response *resp, char *out, size_t s
     json_t *first = json_array_get(json_object_get(root, "errors"), 0);
     const char *code = json_string_value(json_object_get(first, "code"));
     const char *message = json_string_value(json_object_get(first, "message"));
+    /* The registry's words go to the user's terminal: escaped. */
+    char show_code[CVM_SHOWN_SIZE(64)], show[CVM_SHOWN_SIZE(200)];
     if (code)
-        snprintf(out, size, "HTTP %ld, registry says %.64s: %.200s", resp->status, code,
-                 message ? message : "");
+        snprintf(out, size, "HTTP %ld, registry says %s: %s", resp->status,
+                 cvm_shown(code, 64, show_code), cvm_shown(message ? message : "", 200, show));
     else
         snprintf(out, size, "HTTP %ld", resp->status);
     json_decref(root);
@@ -261,6 +263,9 @@ static int store_token(struct cvm_registry *r, const char *scope, const char *va
 /* GET realm?service=..&scope=.. with Basic credentials when we have them. */
 static int fetch_token(struct cvm_registry *r, const char *scope, struct cvm_error **err)
 {
+    /* The realm comes from the registry's challenge: shown escaped. */
+    char realm[CVM_SHOWN_SIZE(200)], show[CVM_SHOWN_SIZE(JSON_ERROR_TEXT_LENGTH)];
+    cvm_shown(r->realm, 200, realm);
     int res, found = load_credential(r, err);
     if (found < 0)
         return found;
@@ -289,8 +294,7 @@ static int fetch_token(struct cvm_registry *r, const char *scope, struct cvm_err
                             r->domain, found ? r->credential.source : ": run 'cvmctl login ",
                             found ? r->credential.username : r->domain, resp.status);
     } else if (res == 0 && (resp.status < 200 || resp.status > 299)) {
-        res =
-            cvm_error_set(err, CVM_E_NET, "token server '%.200s': HTTP %ld", r->realm, resp.status);
+        res = cvm_error_set(err, CVM_E_NET, "token server '%s': HTTP %ld", realm, resp.status);
     }
     json_t *root = NULL;
     if (res == 0) {
@@ -305,11 +309,10 @@ static int fetch_token(struct cvm_registry *r, const char *scope, struct cvm_err
                             ? (long)json_integer_value(exp)
                             : TOKEN_DEFAULT_LIFETIME;
         if (!root)
-            res = cvm_error_set(err, CVM_E_FORMAT, "token server '%.200s': answer is not JSON: %s",
-                                r->realm, je.text);
+            res = cvm_error_set(err, CVM_E_FORMAT, "token server '%s': answer is not JSON: %s",
+                                realm, cvm_shown(je.text, JSON_ERROR_TEXT_LENGTH, show));
         else if (!token || !token[0] || strlen(token) > 16384 || strpbrk(token, "\r\n"))
-            res = cvm_error_set(err, CVM_E_FORMAT, "token server '%.200s': answer has no token",
-                                r->realm);
+            res = cvm_error_set(err, CVM_E_FORMAT, "token server '%s': answer has no token", realm);
         else
             res = store_token(r, scope ? scope : "", token, lifetime, err);
     }

@@ -29,32 +29,12 @@ struct cvm_verify_key {
     char fingerprint[CVM_SIGN_FINGERPRINT_SIZE];
 };
 
-/* An untrusted string for a message: at most `max` bytes, each outside printable ASCII as
- * \xNN, so a hostile payload cannot put escape sequences on the user's terminal. out has room
- * for max * 4 + 4 bytes. */
+/* Untrusted strings in messages (cvm_shown): a key's PEM label, a payload's fields. */
 #define SHOWN_MAX 64
-#define SHOWN_SIZE (SHOWN_MAX * 4 + 4)
-static const char *shown_n(const char *s, size_t max, char *out)
-{
-    size_t i = 0, o = 0;
-    for (; s[i] && i < max; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c < 0x7f)
-            out[o++] = (char)c;
-        else
-            o += (size_t)snprintf(out + o, 5, "\\x%02x", c);
-    }
-    if (s[i]) {
-        memcpy(out + o, "...", 3);
-        o += 3;
-    }
-    out[o] = '\0';
-    return out;
-}
-
+#define SHOWN_SIZE CVM_SHOWN_SIZE(SHOWN_MAX)
 static const char *shown(const char *s, char out[SHOWN_SIZE])
 {
-    return shown_n(s, SHOWN_MAX, out);
+    return cvm_shown(s, SHOWN_MAX, out);
 }
 
 /* ---- base64 ------------------------------------------------------------------------------ */
@@ -726,7 +706,7 @@ int cvm_simple_signing_parse(const void *payload, size_t len, char **ret_referen
         char text[JSON_ERROR_TEXT_LENGTH * 4 + 4];
         return cvm_error_set(err, CVM_E_FORMAT,
                              "signature payload: invalid JSON at line %d, column %d: %s", je.line,
-                             je.column, shown_n(je.text, JSON_ERROR_TEXT_LENGTH, text));
+                             je.column, cvm_shown(je.text, JSON_ERROR_TEXT_LENGTH, text));
     }
     int r = payload_check(root, ret_reference, ret_digest, err);
     json_decref(root);

@@ -33,26 +33,13 @@ void cvm_attest_report_free(struct cvm_attest_report *r)
     free(r);
 }
 
-/* An untrusted string for a message: at most SHOWN_MAX bytes, each outside printable ASCII
- * as \xNN, so a hostile report cannot put escape sequences on the user's terminal. */
+/* Untrusted strings in messages (cvm_shown): a hostile report cannot put escape sequences
+ * on the user's terminal. */
 #define SHOWN_MAX 80
-#define SHOWN_SIZE (SHOWN_MAX * 4 + 4)
+#define SHOWN_SIZE CVM_SHOWN_SIZE(SHOWN_MAX)
 static const char *shown(const char *s, char out[SHOWN_SIZE])
 {
-    size_t i = 0, o = 0;
-    for (; s[i] && i < SHOWN_MAX; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c < 0x7f)
-            out[o++] = (char)c;
-        else
-            o += (size_t)snprintf(out + o, 5, "\\x%02x", c);
-    }
-    if (s[i]) {
-        memcpy(out + o, "...", 3);
-        o += 3;
-    }
-    out[o] = '\0';
-    return out;
+    return cvm_shown(s, SHOWN_MAX, out);
 }
 
 /* ---- field constraints (specs/attestation.md §2) ----------------------------------------- */

@@ -69,9 +69,10 @@ static int read_layer(struct cvm_store *s, const struct cvm_manifest *m, const c
     const struct cvm_descriptor *d = cvm_manifest_layer(m, title);
     if (!d)
         return cvm_error_set(err, CVM_E_FORMAT, "the image has no layer '%s'", title);
+    char show[CVM_SHOWN_SIZE(100)];
     if (strcmp(d->media_type, media_type) != 0)
-        return cvm_error_set(err, CVM_E_FORMAT, "layer '%s' has media type '%.100s', not '%s'",
-                             title, d->media_type, media_type);
+        return cvm_error_set(err, CVM_E_FORMAT, "layer '%s' has media type '%s', not '%s'", title,
+                             cvm_shown(d->media_type, 100, show), media_type);
     bool compressed = strcmp(media_type, CVM_MEDIA_DEPLOYMENT) != 0;
     char display[300];
     snprintf(display, sizeof(display), "layer '%s'", title);
