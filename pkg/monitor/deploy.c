@@ -1,5 +1,5 @@
-/* Deployments: validate the spec, reserve and fill every window, link callbacks
- * (specs/monitor-yaml.md §3), and tear it all down again. */
+/* Deployments: validate the spec, reserve the shared heaps and fill every window, link
+ * callbacks (specs/monitor-yaml.md §3-5), and tear it all down again. */
 #include <elf.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -10,8 +10,6 @@
 
 #include "base.h"
 #include "internal.h"
-
-#define CVM_MAX_VMS 64
 
 #if defined(__x86_64__)
 #define HOST_MACHINE EM_X86_64
@@ -54,11 +52,6 @@ static int check_spec(const struct cvm_deploy_spec *spec, struct cvm_error **err
                                  "window [0x%" PRIx64 ", +0x%" PRIx64 ") of "
                                  "cVM '%s' must be non-empty, page-aligned and above 0",
                                  v->base, v->size, v->name);
-        if (!v->clean_room)
-            return cvm_error_set(err, CVM_E_UNSUPPORTED,
-                                 "cVM '%s': shared heaps (clean_room: "
-                                 "false) are not supported by the %s backend",
-                                 v->name, cvm_monitor_backend_name());
         if (v->wait_seconds < CVM_WAIT_JOIN)
             return cvm_error_set(err, CVM_E_USAGE, "cVM '%s': wait must be -1 or more", v->name);
         int links[2] = {v->callback_out, v->callback_in};
@@ -125,6 +118,26 @@ static int capfiles_create(struct cvm_deployment *d, const struct cvm_deploy_spe
     return 0;
 }
 
+/* Every heap of the plan, reserved at its address before any window. */
+static int heaps_create(struct cvm_deployment *d, const struct cvm_heap_plan *plan,
+                        struct cvm_error **err)
+{
+    for (size_t k = 0; k < plan->n_heaps; k++) {
+        struct cvm_heap *h = &d->heaps[k];
+        d->n_heaps = k + 1;
+        if (!(h->name = strdup(plan->heaps[k].name)))
+            return cvm_error_set_errno(err, ENOMEM, "cannot allocate deployment");
+        h->region = (struct cvm_region){.addr = plan->heaps[k].base, .size = plan->heaps[k].size};
+        int r = cvm_heap_reserve(h, err);
+        if (r < 0)
+            return r;
+    }
+    for (size_t i = 0; i < d->n_vms; i++)
+        if (plan->of_vm[i] >= 0)
+            d->vms[i].heap = &d->heaps[plan->of_vm[i]];
+    return 0;
+}
+
 static int vm_deploy(struct cvm_vm *vm, const struct cvm_vm_spec *spec, struct cvm_error **err)
 {
     uint64_t t0 = cvm_clock_ns();
@@ -163,6 +176,9 @@ static int vm_deploy(struct cvm_vm *vm, const struct cvm_vm_spec *spec, struct c
     vm->img.file = NULL; /* the caller's bytes are not needed past deployment */
     memcpy(vm->info.runtime_measurement, loaded.measurement, CVM_SHA256_LEN);
     vm->info.image_size = vm->img.span;
+    vm->info.heap_base = vm->heap_base;
+    vm->info.heap_size = vm->heap_size;
+    vm->info.heap_group = vm->heap ? vm->heap->name : NULL;
     vm->info.has_syscall_handler = vm->syscall_handler != 0;
     vm->info.deploy_ns = cvm_clock_ns() - t0;
     return 0;
@@ -192,7 +208,10 @@ static int link_callbacks(struct cvm_deployment *d, const struct cvm_deploy_spec
 int cvm_deployment_create(const struct cvm_deploy_spec *spec, struct cvm_deployment **ret,
                           struct cvm_error **err)
 {
+    struct cvm_heap_plan plan;
     int r = check_spec(spec, err);
+    if (r == 0)
+        r = cvm_heap_plan_make(spec, &plan, err);
     if (r < 0)
         return r;
     struct cvm_deployment *d = calloc(1, sizeof(*d));
@@ -227,6 +246,8 @@ int cvm_deployment_create(const struct cvm_deploy_spec *spec, struct cvm_deploym
         }
     }
     r = capfiles_create(d, spec, err);
+    if (r == 0)
+        r = heaps_create(d, &plan, err);
     if (r == 0)
         r = cvm_rootfs_attach(d, spec->rootfs, spec->rootfs_len, err);
     for (size_t i = 0; r == 0 && i < d->n_vms; i++) {
@@ -279,6 +300,8 @@ void cvm_deployment_free(struct cvm_deployment *d)
     }
     if (d->capfile_mem)
         munmap(d->capfile_mem, d->capfile_mem_len);
+    for (size_t k = 0; k < d->n_heaps; k++)
+        cvm_heap_release(&d->heaps[k]);
     cvm_rootfs_release(d);
     pthread_cond_destroy(&d->cond);
     pthread_mutex_destroy(&d->lock);

@@ -1,5 +1,6 @@
 /* Guest pointer checks (specs/hostcall-abi.md §3): a pointer a cVM hands the monitor must lie
- * wholly inside that cVM's window or a region granted to it; otherwise -EFAULT. */
+ * wholly inside that cVM's window, its heap group's shared heap, or a region granted to it;
+ * otherwise -EFAULT. */
 #include <errno.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -15,6 +16,8 @@ static bool region_has(uintptr_t lo, uint64_t size, uintptr_t addr, uint64_t len
 void *cvm_guest_ptr(struct cvm_vm *vm, uintptr_t addr, uint64_t len)
 {
     if (region_has(vm->base, vm->end - vm->base, addr, len))
+        return (void *)addr;
+    if (vm->heap && region_has(vm->heap->region.addr, vm->heap->region.size, addr, len))
         return (void *)addr;
     size_t n = atomic_load_explicit(&vm->n_grants, memory_order_acquire);
     for (size_t i = 0; i < n; i++)

@@ -25,10 +25,29 @@
 #define CVM_MAX_NEST 8 /* callback depth: app -> libos -> ... -> monitor */
 #define CVM_ALTSTACK_SIZE (64UL << 10)
 #define CVM_MAX_ROOTFS (4ULL << 30) /* root.cpio bytes, as specs/image-format.md §4 allows */
+#define CVM_MAX_VMS 64
 
 struct cvm_region {
     uintptr_t addr;
     uint64_t size;
+};
+
+/* The heaps a spec deploys with once its heap mode is applied and every base placed
+ * (specs/monitor-yaml.md §5): the same for deploy and for the measurement. */
+struct cvm_heap_plan {
+    size_t n_heaps;
+    struct {
+        const char *name;
+        uint64_t base, size;
+    } heaps[CVM_MAX_HEAPS];
+    int of_vm[CVM_MAX_VMS]; /* index into heaps, or -1: clean-room */
+};
+
+/* A shared heap of a deployment, reserved by deploy. */
+struct cvm_heap {
+    char *name;
+    struct cvm_region region;
+    bool reserved;
 };
 
 enum cvm_thread_end {
@@ -73,11 +92,12 @@ struct cvm_vm {
     char *name;
     char *runtime_name;
     struct cvm_elf_image img;
-    uintptr_t base, end;       /* the window */
-    uintptr_t entry;           /* absolute */
-    uintptr_t syscall_handler; /* absolute, 0 if none */
-    uintptr_t heap_base, heap_size, gate, stacks_lo;
-    struct cvm_vm *callback_out; /* NULL: the monitor */
+    uintptr_t base, end;                             /* the window */
+    uintptr_t entry;                                 /* absolute */
+    uintptr_t syscall_handler;                       /* absolute, 0 if none */
+    uintptr_t heap_base, heap_size, gate, stacks_lo; /* heap_*: as the boot block says */
+    struct cvm_heap *heap;                           /* its heap group's region, or NULL */
+    struct cvm_vm *callback_out;                     /* NULL: the monitor */
     struct cvm_vm *callback_in;
     int wait_seconds;
     bool reserved;
@@ -110,6 +130,8 @@ struct cvm_deployment {
     const uint8_t *rootfs; /* read-only copy of root.cpio (hostcalls 900/901); NULL: none */
     size_t rootfs_len;
     size_t rootfs_map_len;
+    struct cvm_heap heaps[CVM_MAX_HEAPS];
+    size_t n_heaps;
     pthread_mutex_t lock; /* thread lifecycle; cond signals every change of it */
     pthread_cond_t cond;
     bool ran;
@@ -123,6 +145,13 @@ struct cvm_deployment {
 extern __thread struct cvm_thread *cvm_tls_thread __attribute__((tls_model("initial-exec")));
 extern __thread uintptr_t cvm_tls_mon_sp __attribute__((tls_model("initial-exec")));
 
+/* Reserves [lo, hi) at that address with MAP_FIXED_NOREPLACE (anonymous, zero-filled, backed
+ * where written); `what` names the range in errors ("window [..) of cVM 'x'"), and an
+ * occupied range names the mapping in the way. */
+#define CVM_RANGE_WHAT_SIZE 384
+int cvm_range_reserve(uintptr_t lo, uintptr_t hi, int prot, const char *what,
+                      struct cvm_error **err);
+
 /* window.c */
 int cvm_window_reserve(const struct cvm_vm *vm, const struct cvm_deployment *dep,
                        struct cvm_error **err);
@@ -130,6 +159,10 @@ void cvm_window_release(struct cvm_vm *vm);
 bool cvm_window_contains(const struct cvm_deployment *dep, uintptr_t addr);
 
 /* layout.c */
+int cvm_heap_plan_make(const struct cvm_deploy_spec *spec, struct cvm_heap_plan *ret,
+                       struct cvm_error **err);
+int cvm_heap_reserve(struct cvm_heap *h, struct cvm_error **err);
+void cvm_heap_release(struct cvm_heap *h);
 int cvm_layout_prepare(struct cvm_vm *vm, struct cvm_error **err);
 int cvm_layout_write_boot(struct cvm_vm *vm, const struct cvm_vm_spec *spec,
                           struct cvm_error **err);

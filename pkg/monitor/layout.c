@@ -1,7 +1,10 @@
 /* Layout of a window (specs/hostcall-abi.md §2): image at base, heap after it, the gate
- * (boot block) below the stack slots, stack slots with guard pages at the top. */
+ * (boot block) below the stack slots, stack slots with guard pages at the top; and the
+ * shared heaps of heap groups, outside every window (specs/monitor-yaml.md §5). */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
@@ -16,6 +19,190 @@
 static uintptr_t page_up(uintptr_t v)
 {
     return (v + CVM_PAGE - 1) & ~(CVM_PAGE - 1);
+}
+
+static bool heap_name_valid(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > CVM_HEAP_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && (i == 0 || (c != '_' && c != '-' && c != '.')))
+            return false;
+    }
+    return true;
+}
+
+static int heap_find(const struct cvm_heap_plan *p, const char *name)
+{
+    for (size_t i = 0; i < p->n_heaps; i++)
+        if (strcmp(p->heaps[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+static bool spec_declares_groups(const struct cvm_deploy_spec *spec)
+{
+    for (size_t i = 0; i < spec->n_vms; i++)
+        if (!spec->vms[i].clean_room || spec->vms[i].heap_group)
+            return true;
+    return false;
+}
+
+bool cvm_deploy_spec_set_heap_mode(struct cvm_deploy_spec *spec, enum cvm_heap_mode mode)
+{
+    spec->heap_mode = mode;
+    bool declared = spec_declares_groups(spec);
+    return (mode == CVM_HEAP_CLEAN_ROOM && declared) || (mode == CVM_HEAP_SHARED && !declared);
+}
+
+/* The heaps as spec declares them: every cVM's heap_group resolved, no heap unused. */
+static int plan_declared(const struct cvm_deploy_spec *spec, struct cvm_heap_plan *p,
+                         struct cvm_error **err)
+{
+    if (spec->n_heaps > CVM_MAX_HEAPS)
+        return cvm_error_set(err, CVM_E_LIMIT,
+                             "deployment declares %zu shared heaps, at most %d "
+                             "allowed",
+                             spec->n_heaps, CVM_MAX_HEAPS);
+    for (size_t i = 0; i < spec->n_heaps; i++) {
+        const struct cvm_heap_spec *h = &spec->heaps[i];
+        if (!heap_name_valid(h->name))
+            return cvm_error_set(err, CVM_E_USAGE,
+                                 "shared heap %zu needs a name of 1 to %d letters, digits, "
+                                 "'.', '_' or '-', starting with a letter or digit",
+                                 i + 1, CVM_HEAP_NAME_MAX);
+        if (heap_find(p, h->name) >= 0)
+            return cvm_error_set(err, CVM_E_CONFLICT, "two shared heaps are named '%s'", h->name);
+        if (h->size == 0 || h->size % CVM_PAGE || h->size > CVM_HEAP_MAX_SIZE)
+            return cvm_error_set(err, CVM_E_USAGE,
+                                 "shared heap '%s': size 0x%" PRIx64 " must be a multiple of "
+                                 "4 KiB, from 4 KiB to 64 GiB",
+                                 h->name, h->size);
+        if (h->base % CVM_PAGE)
+            return cvm_error_set(err, CVM_E_USAGE,
+                                 "shared heap '%s': base 0x%" PRIx64 " must be 4 KiB-aligned",
+                                 h->name, h->base);
+        p->heaps[p->n_heaps].name = h->name;
+        p->heaps[p->n_heaps].base = h->base;
+        p->heaps[p->n_heaps++].size = h->size;
+    }
+    bool used[CVM_MAX_HEAPS] = {false};
+    for (size_t i = 0; i < spec->n_vms; i++) {
+        const struct cvm_vm_spec *v = &spec->vms[i];
+        if (v->clean_room && v->heap_group)
+            return cvm_error_set(err, CVM_E_USAGE,
+                                 "cVM '%s': heap_group '%s' needs clean_room: false", v->name,
+                                 v->heap_group);
+        if (!v->clean_room && !v->heap_group)
+            return cvm_error_set(err, CVM_E_USAGE, "cVM '%s': clean_room: false needs a heap_group",
+                                 v->name);
+        p->of_vm[i] = v->heap_group ? heap_find(p, v->heap_group) : -1;
+        if (v->heap_group && p->of_vm[i] < 0)
+            return cvm_error_set(err, CVM_E_NOTFOUND,
+                                 "cVM '%s': heap_group '%s' names no shared heap", v->name,
+                                 v->heap_group);
+        if (p->of_vm[i] >= 0)
+            used[p->of_vm[i]] = true;
+    }
+    for (size_t k = 0; k < p->n_heaps; k++)
+        if (!used[k])
+            return cvm_error_set(err, CVM_E_USAGE, "shared heap '%s' has no member cVM",
+                                 p->heaps[k].name);
+    return 0;
+}
+
+static int heap_overlap(const struct cvm_heap_plan *p, size_t k, const char *what, uint64_t base,
+                        uint64_t end, const char *name, struct cvm_error **err)
+{
+    uint64_t hb = p->heaps[k].base, he = hb + p->heaps[k].size;
+    if (hb < end && base < he)
+        return cvm_error_set(err, CVM_E_CONFLICT,
+                             "shared heap '%s' [0x%" PRIx64 ", 0x%" PRIx64 ") overlaps %s "
+                             "[0x%" PRIx64 ", 0x%" PRIx64 ") of '%s'",
+                             p->heaps[k].name, hb, he, what, base, end, name);
+    return 0;
+}
+
+int cvm_heap_plan_make(const struct cvm_deploy_spec *spec, struct cvm_heap_plan *ret,
+                       struct cvm_error **err)
+{
+    struct cvm_heap_plan p = {.n_heaps = 0};
+    if (spec->n_vms > CVM_MAX_VMS)
+        return cvm_error_set(err, CVM_E_LIMIT, "deployment has %zu cVMs, at most %d allowed",
+                             spec->n_vms, CVM_MAX_VMS);
+    int r = 0;
+    if (spec->heap_mode == CVM_HEAP_CLEAN_ROOM) {
+        for (size_t i = 0; i < spec->n_vms; i++)
+            p.of_vm[i] = -1;
+    } else if (spec->heap_mode == CVM_HEAP_SHARED && !spec_declares_groups(spec)) {
+        p.n_heaps = 1;
+        p.heaps[0].name = CVM_HEAP_SHARED_NAME;
+        p.heaps[0].size = CVM_HEAP_SHARED_SIZE;
+        for (size_t i = 0; i < spec->n_vms; i++)
+            p.of_vm[i] = 0;
+    } else if (spec->heap_mode != CVM_HEAP_DECLARED && spec->heap_mode != CVM_HEAP_SHARED) {
+        return cvm_error_set(err, CVM_E_USAGE, "unknown heap mode %d", (int)spec->heap_mode);
+    } else {
+        r = plan_declared(spec, &p, err);
+    }
+    if (r < 0)
+        return r;
+    /* A heap without a base goes right above every window and every heap placed before it,
+     * in declaration order: the address follows from the spec alone, so it is measurable. */
+    uint64_t next = 0;
+    for (size_t i = 0; i < spec->n_vms; i++)
+        if (spec->vms[i].base + spec->vms[i].size > next)
+            next = spec->vms[i].base + spec->vms[i].size;
+    for (size_t k = 0; k < p.n_heaps; k++) {
+        if (!p.heaps[k].base)
+            p.heaps[k].base = next;
+        uint64_t end = p.heaps[k].base + p.heaps[k].size;
+        if (end < p.heaps[k].base)
+            return cvm_error_set(err, CVM_E_USAGE,
+                                 "shared heap '%s': base 0x%" PRIx64 " + size 0x%" PRIx64
+                                 " wraps around",
+                                 p.heaps[k].name, p.heaps[k].base, p.heaps[k].size);
+        if (end > next)
+            next = end;
+    }
+    for (size_t k = 0; k < p.n_heaps; k++) {
+        for (size_t i = 0; r == 0 && i < spec->n_vms; i++)
+            r = heap_overlap(&p, k, "the window", spec->vms[i].base,
+                             spec->vms[i].base + spec->vms[i].size, spec->vms[i].name, err);
+        for (size_t j = 0; r == 0 && j < k; j++)
+            r = heap_overlap(&p, k, "shared heap", p.heaps[j].base,
+                             p.heaps[j].base + p.heaps[j].size, p.heaps[j].name, err);
+        if (r < 0)
+            return r;
+    }
+    *ret = p;
+    return 0;
+}
+
+/* Reserved like a window, with MAP_FIXED_NOREPLACE at its declared address; anonymous memory
+ * is zero-filled, and backed only where a member writes. */
+int cvm_heap_reserve(struct cvm_heap *h, struct cvm_error **err)
+{
+    uintptr_t lo = h->region.addr, hi = lo + h->region.size;
+    char what[CVM_RANGE_WHAT_SIZE];
+    snprintf(what, sizeof(what), "shared heap '%s' [0x%" PRIxPTR ", 0x%" PRIxPTR ")", h->name, lo,
+             hi);
+    int r = cvm_range_reserve(lo, hi, PROT_READ | PROT_WRITE, what, err);
+    if (r == 0)
+        h->reserved = true;
+    return r;
+}
+
+void cvm_heap_release(struct cvm_heap *h)
+{
+    if (h->reserved)
+        munmap((void *)h->region.addr, h->region.size);
+    h->reserved = false;
+    free(h->name);
+    h->name = NULL;
 }
 
 /* Makes slot `slot` usable: all but its lowest page, which stays a guard. Only the thread
@@ -57,6 +244,12 @@ int cvm_layout_prepare(struct cvm_vm *vm, struct cvm_error **err)
         return cvm_error_set_errno(err, errno, "cannot map heap of cVM '%s'", vm->name);
     if (slot_open(vm, 0) < 0)
         return cvm_error_set_errno(err, errno, "cannot map stacks of cVM '%s'", vm->name);
+    /* A heap group's member is told of the shared region instead; the range above stays
+     * read-write memory of its window, as every page of the window between image and gate. */
+    if (vm->heap) {
+        vm->heap_base = vm->heap->region.addr;
+        vm->heap_size = vm->heap->region.size;
+    }
     return 0;
 }
 

@@ -73,6 +73,10 @@ int cvm_measure_vm_log(const struct cvm_deploy_spec *spec, size_t i,
                        const uint8_t *rootfs, struct cvm_buf *log, struct cvm_error **err)
 {
     const struct cvm_vm_spec *vm = &spec->vms[i];
+    struct cvm_heap_plan plan;
+    int r = cvm_heap_plan_make(spec, &plan, err);
+    if (r < 0)
+        return r;
     struct log_writer w = {.buf = log, .err = err};
     put(&w, "cvm-measurement-v1\n");
     put_string(&w, "name", vm->name);
@@ -80,7 +84,17 @@ int cvm_measure_vm_log(const struct cvm_deploy_spec *spec, size_t i,
     put_digest(&w, "ldso", ldso);
     put_digest(&w, "rootfs", rootfs);
     put(&w, "window 0x%" PRIx64 " 0x%" PRIx64 "\n", vm->base, vm->size);
-    put(&w, "heap %s\n", vm->clean_room ? "clean-room" : "shared");
+    /* The heap as deployed: the spec's heap mode applied, a shared heap's base placed. */
+    int h = plan.of_vm[i];
+    if (h < 0) {
+        put(&w, "heap clean-room\n");
+    } else {
+        const char *group = plan.heaps[h].name;
+        put(&w, "heap shared %zu:", strlen(group));
+        if (w.r >= 0)
+            w.r = cvm_buf_append(w.buf, group, strlen(group), w.err);
+        put(&w, " 0x%" PRIx64 " 0x%" PRIx64 "\n", plan.heaps[h].base, plan.heaps[h].size);
+    }
     put_link(&w, spec, "callback_out", vm->callback_out, "monitor");
     put_link(&w, spec, "callback_in", vm->callback_in, "none");
     put(&w, "wait %d\n", vm->wait_seconds);

@@ -16,6 +16,11 @@ struct cvm_error;
 #define CVM_CALLBACK_MONITOR (-1) /* callback_out target: the monitor itself */
 #define CVM_WAIT_JOIN (-1)        /* wait_seconds: join this cVM before starting the next */
 #define CVM_CAPFILE_NAME_MAX CVM_HOSTCALL_NAME_MAX
+#define CVM_HEAP_NAME_MAX 63               /* a heap group's name, as a cVM's */
+#define CVM_MAX_HEAPS 16                   /* shared heaps of one deployment */
+#define CVM_HEAP_MAX_SIZE (64ULL << 30)    /* bytes of one shared heap */
+#define CVM_HEAP_SHARED_SIZE (64ULL << 20) /* the heap CVM_HEAP_SHARED adds to a spec of none */
+#define CVM_HEAP_SHARED_NAME "shared"      /* and its name */
 
 /* One cVM of a deployment. Strings and buffers stay owned by the caller. */
 struct cvm_vm_spec {
@@ -32,7 +37,28 @@ struct cvm_vm_spec {
     int callback_out; /* index of the cVM serving this one's hostcalls, or -1 */
     int callback_in;  /* index of the inner cVM (hostcall 700), or -1 */
     int wait_seconds; /* CVM_WAIT_JOIN, 0 (start the next at once) or N seconds */
-    bool clean_room;  /* private zero-filled heap (the only mode on inproc) */
+    /* true: a private zero-filled heap inside the window. false: the heap is the shared
+     * region of the heap group named heap_group (specs/monitor-yaml.md §5). */
+    bool clean_room;
+    const char *heap_group; /* a name in cvm_deploy_spec.heaps; NULL with clean_room */
+};
+
+/* A heap region shared by the cVMs whose heap_group names it: [base, base + size), outside
+ * every window, zero-filled at deploy (specs/hostcall-abi.md §2). */
+struct cvm_heap_spec {
+    const char *name; /* 1-63 of [A-Za-z0-9._-], starting with a letter or digit */
+    uint64_t base;    /* page-aligned; 0: placed by the monitor above every window */
+    uint64_t size;    /* page-aligned, 4 KiB to CVM_HEAP_MAX_SIZE */
+};
+
+/* Which heaps a deployment gets (cvmctl run --heap): as its spec declares them, every cVM
+ * clean-room, or shared (the spec's heap groups; a spec declaring none gets one heap group
+ * CVM_HEAP_SHARED_NAME of CVM_HEAP_SHARED_SIZE bytes holding every cVM, placed as a heap
+ * without a base is). Zero, the default, is as declared. */
+enum cvm_heap_mode {
+    CVM_HEAP_DECLARED = 0,
+    CVM_HEAP_CLEAN_ROOM,
+    CVM_HEAP_SHARED,
 };
 
 /* A CAP_File declared by the deployment: size bytes, starting with data. */
@@ -48,6 +74,9 @@ struct cvm_deploy_spec {
     size_t n_vms;
     const struct cvm_capfile_spec *capfiles;
     size_t n_capfiles;
+    const struct cvm_heap_spec *heaps; /* shared heaps, named by cVMs' heap_group */
+    size_t n_heaps;
+    enum cvm_heap_mode heap_mode; /* set with cvm_deploy_spec_set_heap_mode */
     /* Deployment-wide files (specs/image-format.md §4): musl's dynamic loader and the root
      * file system archive, each optional (NULL) and measured into every cVM. */
     const uint8_t *ldso;
@@ -57,13 +86,19 @@ struct cvm_deploy_spec {
     int stdout_fd; /* where hostcall 1 writes; -1 for STDOUT_FILENO */
 };
 
+/* Sets spec's heap mode (cvmctl run --heap). Returns whether the heaps now differ from what
+ * spec declares, that is whether the deployment measures differently from spec as built. */
+bool cvm_deploy_spec_set_heap_mode(struct cvm_deploy_spec *spec, enum cvm_heap_mode mode);
+
 /* What the monitor reports of one deployed cVM. */
 struct cvm_vm_info {
     const char *name;
     unsigned id;
     uint64_t base, size;
-    uint64_t image_size; /* the measured span */
-    uint64_t deploy_ns;  /* reserve + load + measure + relocate + lay out */
+    uint64_t image_size;           /* the measured span */
+    uint64_t heap_base, heap_size; /* as its boot block gives them */
+    const char *heap_group;        /* NULL: clean-room */
+    uint64_t deploy_ns;            /* reserve + load + measure + relocate + lay out */
     uint8_t runtime_measurement[CVM_SHA256_LEN];
     bool has_syscall_handler;
 };

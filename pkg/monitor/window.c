@@ -29,6 +29,30 @@ static bool find_occupant(uintptr_t lo, uintptr_t hi, uintptr_t *ret_lo, uintptr
     return found;
 }
 
+int cvm_range_reserve(uintptr_t lo, uintptr_t hi, int prot, const char *what,
+                      struct cvm_error **err)
+{
+    size_t len = hi - lo;
+    void *p = mmap((void *)lo, len, prot,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+    if (p != MAP_FAILED && (uintptr_t)p != lo) {
+        munmap(p, len); /* kernels before 4.17 treat the flag as a hint */
+        p = MAP_FAILED;
+        errno = EEXIST;
+    }
+    if (p == MAP_FAILED && errno == EEXIST) {
+        uintptr_t a = 0, b = 0;
+        if (find_occupant(lo, hi, &a, &b))
+            return cvm_error_set(
+                err, CVM_E_CONFLICT,
+                "%s overlaps mapping [0x%" PRIxPTR ", 0x%" PRIxPTR ") of this process", what, a, b);
+        return cvm_error_set(err, CVM_E_CONFLICT, "%s is occupied", what);
+    }
+    if (p == MAP_FAILED)
+        return cvm_error_set_errno(err, errno, "cannot reserve %s", what);
+    return 0;
+}
+
 int cvm_window_reserve(const struct cvm_vm *vm, const struct cvm_deployment *dep,
                        struct cvm_error **err)
 {
@@ -43,33 +67,10 @@ int cvm_window_reserve(const struct cvm_vm *vm, const struct cvm_deployment *dep
                                  ") of cVM '%s'",
                                  vm->base, vm->end, vm->name, o->base, o->end, o->name);
     }
-    size_t len = vm->end - vm->base;
-    void *p = mmap((void *)vm->base, len, PROT_NONE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
-    if (p == MAP_FAILED && errno == EEXIST) {
-        uintptr_t a = 0, b = 0;
-        if (find_occupant(vm->base, vm->end, &a, &b))
-            return cvm_error_set(err, CVM_E_CONFLICT,
-                                 "window [0x%" PRIxPTR ", 0x%" PRIxPTR
-                                 ") of cVM '%s' overlaps mapping [0x%" PRIxPTR ", 0x%" PRIxPTR
-                                 ") of this process",
-                                 vm->base, vm->end, vm->name, a, b);
-        return cvm_error_set(err, CVM_E_CONFLICT,
-                             "window [0x%" PRIxPTR ", 0x%" PRIxPTR ") of cVM '%s' is occupied",
-                             vm->base, vm->end, vm->name);
-    }
-    if (p == MAP_FAILED)
-        return cvm_error_set_errno(
-            err, errno, "cannot reserve window [0x%" PRIxPTR ", 0x%" PRIxPTR ") of cVM '%s'",
-            vm->base, vm->end, vm->name);
-    if ((uintptr_t)p != vm->base) {
-        /* Kernels before 4.17 treat the flag as a hint. */
-        munmap(p, len);
-        return cvm_error_set(err, CVM_E_CONFLICT,
-                             "window [0x%" PRIxPTR ", 0x%" PRIxPTR ") of cVM '%s' is occupied",
-                             vm->base, vm->end, vm->name);
-    }
-    return 0;
+    char what[CVM_RANGE_WHAT_SIZE];
+    snprintf(what, sizeof(what), "window [0x%" PRIxPTR ", 0x%" PRIxPTR ") of cVM '%s'", vm->base,
+             vm->end, vm->name);
+    return cvm_range_reserve(vm->base, vm->end, PROT_NONE, what, err);
 }
 
 void cvm_window_release(struct cvm_vm *vm)

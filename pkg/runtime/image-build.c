@@ -184,10 +184,22 @@ static int emit_deployment(struct build *b)
         if (vm->callback_in >= 0 &&
             (r = emit_key(b, "    ", "callback_in", spec->vms[vm->callback_in].name)) < 0)
             break;
+        if (vm->heap_group && (r = emit_key(b, "    ", "heap_group", vm->heap_group)) < 0)
+            break;
         r = emit(b,
                  "    wait: %d\n    clean_room: %s\n    isolation: {base: 0x%llx, size: 0x%llx}\n",
                  vm->wait_seconds, vm->clean_room ? "true" : "false", (unsigned long long)vm->base,
                  (unsigned long long)vm->size);
+    }
+    /* Shared heaps as declared: a heap without a base is placed by the same rule again. */
+    if (r == 0 && spec->n_heaps)
+        r = emit(b, "heaps:\n");
+    for (size_t i = 0; r == 0 && i < spec->n_heaps; i++) {
+        const struct cvm_heap_spec *h = &spec->heaps[i];
+        if ((r = emit_key(b, "  - ", "name", h->name)) < 0 ||
+            (h->base && (r = emit(b, "    base: 0x%llx\n", (unsigned long long)h->base)) < 0))
+            break;
+        r = emit(b, "    size: 0x%llx\n", (unsigned long long)h->size);
     }
     if (r == 0 && spec->n_capfiles)
         r = emit(b, "capfiles:\n");

@@ -21,6 +21,7 @@ struct cvm_config_storage {
     size_t n_vms; /* entries of vms and extra */
     struct cvm_vm_spec *vms;
     struct cvm_capfile_spec *capfiles;
+    struct cvm_heap_spec *heaps;
     struct vm_extra *extra;        /* per cVM, parallel to vms */
     char *ldso_path, *rootfs_path; /* CVM_CONFIG_IMAGE: resolved, or NULL */
     char **strings;                /* every string handed out, freed together */
@@ -32,8 +33,9 @@ struct vm_extra {
     const char **argv;
     const char **envp;
     char *runtime_path;
-    yaml_mark_t runtime_mark, callback_out_mark, callback_in_mark;
+    yaml_mark_t runtime_mark, callback_out_mark, callback_in_mark, heap_group_mark;
     const char *callback_out, *callback_in;
+    bool have_clean_room;
 };
 
 struct parse {
@@ -433,6 +435,11 @@ static int parse_vm(struct parse *p, yaml_node_t *n, size_t index)
         } else if (strcmp(k, "clean_room") == 0) {
             if ((r = get_bool(p, v, k, &vm->clean_room)) < 0)
                 return r;
+            x->have_clean_room = true;
+        } else if (strcmp(k, "heap_group") == 0) {
+            if ((r = get_string(p, v, k, &vm->heap_group)) < 0)
+                return r;
+            x->heap_group_mark = v->start_mark;
         } else {
             return fail_at(p, node(p, pr->key)->start_mark, CVM_E_FORMAT,
                            "unknown key '%s' in "
@@ -442,6 +449,16 @@ static int parse_vm(struct parse *p, yaml_node_t *n, size_t index)
     }
     if (!x->runtime_path)
         return fail_at(p, n->start_mark, CVM_E_FORMAT, "cVM '%s' has no 'runtime'", vm->name);
+    /* A heap group makes the heap shared; clean_room may restate that, not contradict it. */
+    if (vm->heap_group && x->have_clean_room && vm->clean_room)
+        return fail_at(p, x->heap_group_mark, CVM_E_FORMAT,
+                       "heap_group '%s' of cVM '%s' needs clean_room: false", vm->heap_group,
+                       vm->name);
+    if (vm->heap_group)
+        vm->clean_room = false;
+    if (!vm->clean_room && !vm->heap_group)
+        return fail_at(p, n->start_mark, CVM_E_FORMAT,
+                       "cVM '%s' has clean_room: false but no 'heap_group'", vm->name);
     if (!have_isolation)
         return fail_at(p, n->start_mark, CVM_E_FORMAT, "cVM '%s' has no 'isolation'", vm->name);
     if (!x->argv) {
@@ -542,6 +559,101 @@ static int parse_capfile(struct parse *p, yaml_node_t *n, struct cvm_capfile_spe
     return 0;
 }
 
+/* A shared heap: name, size and an optional base (specs/monitor-yaml.md §5). */
+static int parse_heap(struct parse *p, yaml_node_t *n, struct cvm_heap_spec *h)
+{
+    if (n->type != YAML_MAPPING_NODE)
+        return fail_at(p, n->start_mark, CVM_E_FORMAT, "each entry of 'heaps' must be a mapping");
+    int r = check_keys(p, n, "a heap");
+    if (r < 0)
+        return r;
+    int64_t v[2] = {-1, -1};
+    static const char *const keys[] = {"base", "size"};
+    FOR_PAIRS(pr, n)
+    {
+        const char *k = scalar(node(p, pr->key));
+        yaml_node_t *val = node(p, pr->value);
+        size_t i = strcmp(k, "base") == 0 ? 0 : strcmp(k, "size") == 0 ? 1 : 2;
+        if (strcmp(k, "name") == 0) {
+            if ((r = get_string(p, val, k, &h->name)) < 0)
+                return r;
+            if (!valid_name(h->name))
+                return fail_at(p, val->start_mark, CVM_E_FORMAT,
+                               "heap name '%s' must be 1-63 letters, digits, '.', '_' or '-', "
+                               "starting with a letter or digit",
+                               h->name);
+        } else if (i < 2) {
+            if ((r = get_number(p, val, keys[i], false, &v[i])) < 0)
+                return r;
+            if ((i == 0 && (v[0] == 0 || v[0] % 4096)) ||
+                (i == 1 && (v[1] == 0 || v[1] % 4096 || (uint64_t)v[1] > CVM_HEAP_MAX_SIZE)))
+                return fail_at(p, val->start_mark, CVM_E_FORMAT,
+                               i == 0 ? "heap 'base' must be non-zero and 4 KiB-aligned"
+                                      : "heap 'size' must be a multiple of 4 KiB, from 4 KiB "
+                                        "to 64 GiB");
+        } else {
+            return fail_at(p, node(p, pr->key)->start_mark, CVM_E_FORMAT,
+                           "unknown key '%s' in a heap", k);
+        }
+    }
+    if (!h->name)
+        return fail_at(p, n->start_mark, CVM_E_FORMAT, "heap has no 'name'");
+    if (v[1] < 0)
+        return fail_at(p, n->start_mark, CVM_E_FORMAT, "heap '%s' has no 'size'", h->name);
+    h->base = v[0] < 0 ? 0 : (uint64_t)v[0];
+    h->size = (uint64_t)v[1];
+    return 0;
+}
+
+/* heaps: every entry well-formed and used; every heap_group names one of them. */
+static int parse_heaps(struct parse *p, yaml_node_t *heaps, size_t *ret_n)
+{
+    struct cvm_config_storage *st = p->st;
+    size_t nh = 0;
+    int r;
+    if (heaps) {
+        if (heaps->type != YAML_SEQUENCE_NODE)
+            return fail_at(p, heaps->start_mark, CVM_E_FORMAT, "'heaps' must be a list");
+        nh = (size_t)(heaps->data.sequence.items.top - heaps->data.sequence.items.start);
+        if (nh > CVM_MAX_HEAPS)
+            return fail_at(p, heaps->start_mark, CVM_E_LIMIT,
+                           "'heaps' holds %zu entries, at most %d allowed", nh, CVM_MAX_HEAPS);
+        if (nh && !(st->heaps = calloc(nh, sizeof(*st->heaps))))
+            return oom(p);
+    }
+    for (size_t i = 0; i < nh; i++) {
+        yaml_node_t *h = node(p, heaps->data.sequence.items.start[i]);
+        if ((r = parse_heap(p, h, &st->heaps[i])) < 0)
+            return r;
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(st->heaps[k].name, st->heaps[i].name) == 0)
+                return fail_at(p, h->start_mark, CVM_E_CONFLICT, "two heaps are named '%s'",
+                               st->heaps[i].name);
+    }
+    for (size_t i = 0; i < st->n_vms; i++) {
+        const char *g = st->vms[i].heap_group;
+        size_t k = 0;
+        while (g && k < nh && strcmp(st->heaps[k].name, g) != 0)
+            k++;
+        if (g && k == nh)
+            return fail_at(p, st->extra[i].heap_group_mark, CVM_E_NOTFOUND,
+                           "heap_group '%s' of cVM '%s' names no heap in 'heaps'", g,
+                           st->vms[i].name);
+    }
+    for (size_t k = 0; k < nh; k++) {
+        size_t i = 0;
+        while (i < st->n_vms &&
+               !(st->vms[i].heap_group && strcmp(st->vms[i].heap_group, st->heaps[k].name) == 0))
+            i++;
+        if (i == st->n_vms)
+            return fail_at(p, node(p, heaps->data.sequence.items.start[k])->start_mark,
+                           CVM_E_FORMAT, "heap '%s' is the heap_group of no cVM",
+                           st->heaps[k].name);
+    }
+    *ret_n = nh;
+    return 0;
+}
+
 static int parse_root(struct parse *p, yaml_node_t *root, struct cvm_deploy_spec *spec)
 {
     if (!root)
@@ -553,7 +665,7 @@ static int parse_root(struct parse *p, yaml_node_t *root, struct cvm_deploy_spec
     int r = check_keys(p, root, "the document");
     if (r < 0)
         return r;
-    yaml_node_t *vms = NULL, *caps = NULL;
+    yaml_node_t *vms = NULL, *caps = NULL, *heaps = NULL;
     FOR_PAIRS(pr, root)
     {
         const char *k = scalar(node(p, pr->key));
@@ -561,6 +673,8 @@ static int parse_root(struct parse *p, yaml_node_t *root, struct cvm_deploy_spec
             vms = node(p, pr->value);
         else if (strcmp(k, "capfiles") == 0)
             caps = node(p, pr->value);
+        else if (strcmp(k, "heaps") == 0)
+            heaps = node(p, pr->value);
         else if ((p->flags & CVM_CONFIG_IMAGE) && strcmp(k, "ldso") == 0)
             r = get_path(p, node(p, pr->value), k, &p->st->ldso_path);
         else if ((p->flags & CVM_CONFIG_IMAGE) && strcmp(k, "rootfs") == 0)
@@ -598,6 +712,9 @@ static int parse_root(struct parse *p, yaml_node_t *root, struct cvm_deploy_spec
                                   &st->vms[i].callback_in)) < 0)
             return r;
     }
+    size_t nh = 0;
+    if ((r = parse_heaps(p, heaps, &nh)) < 0)
+        return r;
     size_t nc = 0;
     if (caps) {
         if (caps->type != YAML_SEQUENCE_NODE)
@@ -628,8 +745,13 @@ static int parse_root(struct parse *p, yaml_node_t *root, struct cvm_deploy_spec
             st->vms[i].runtime_len = x->runtime.len;
         }
     }
-    *spec = (struct cvm_deploy_spec){
-        .vms = st->vms, .n_vms = n, .capfiles = st->capfiles, .n_capfiles = nc, .stdout_fd = -1};
+    *spec = (struct cvm_deploy_spec){.vms = st->vms,
+                                     .n_vms = n,
+                                     .capfiles = st->capfiles,
+                                     .n_capfiles = nc,
+                                     .heaps = st->heaps,
+                                     .n_heaps = nh,
+                                     .stdout_fd = -1};
     return 0;
 }
 
@@ -648,6 +770,7 @@ static void storage_free(struct cvm_config_storage *st)
     free(st->extra);
     free(st->vms);
     free(st->capfiles);
+    free(st->heaps);
     if (st->have_doc)
         yaml_document_delete(&st->doc);
     free(st);

@@ -135,13 +135,194 @@ static void foreign_architecture(void)
                                 "monitor runs x86-64 runtimes");
 }
 
-static void shared_heap_refused(void)
+static const struct cvm_heap_spec heap_g[] = {{.name = "g", .base = 0x40000000, .size = 0x100000}};
+
+/* Two members pass a message through their heap; an outsider cannot reach it. */
+static void shared_heap(void)
 {
     struct fixture f;
     fixture_init(&f);
-    add_vm(&f, "a", "libargs.so", 0x10000000, 0x10000000)->clean_room = false;
-    CHECK_STR(create_error(&f), "cVM 'a': shared heaps (clean_room: false) are not supported by "
-                                "the inproc backend");
+    static const char *const w[] = {"sharedheap", "write"};
+    static const char *const r[] = {"sharedheap", "read"};
+    static const char *const o[] = {"sharedheap", "outside", "0x40000000"};
+    struct cvm_vm_spec *v = add_vm(&f, "writer", "libsharedheap.so", 0x10000000, 0x10000000);
+    v->argv = w, v->argc = 2, v->clean_room = false, v->heap_group = "g";
+    v = add_vm(&f, "reader", "libsharedheap.so", 0x20000000, 0x10000000);
+    v->argv = r, v->argc = 2, v->clean_room = false, v->heap_group = "g";
+    v = add_vm(&f, "outsider", "libsharedheap.so", 0x30000000, 0x10000000);
+    v->argv = o, v->argc = 3;
+    f.spec.heaps = heap_g, f.spec.n_heaps = 1;
+    struct cvm_deployment *d = run(&f, 0);
+    CHECK_STR(output(&f), "writer: heap 0x40000000+0x100000\n"
+                          "zero-filled: 1\n"
+                          "reader: heap 0x40000000+0x100000\n"
+                          "last byte: !\n"
+                          "a message through the shared heap\n"
+                          "write from the shared heap: 34\n"
+                          "gettimeofday into the shared heap: 0\n"
+                          "write across its end: -14\n"
+                          "write past its end: -14\n"
+                          "write before its start: -14\n"
+                          "outsider: heap inside its window\n"
+                          "outsider's write from the shared heap: -14\n"
+                          "outsider's gettimeofday into it: -14\n");
+    const struct cvm_vm_info *i = cvm_deployment_vm_info(d, 1);
+    CHECK_INT(i->heap_base, 0x40000000);
+    CHECK_INT(i->heap_size, 0x100000);
+    CHECK_STR(i->heap_group, "g");
+    CHECK(cvm_deployment_vm_info(d, 2)->heap_group == NULL);
+    for (size_t k = 0; k < 3; k++)
+        CHECK_INT(cvm_deployment_vm_result(d, k)->exit_code, 0);
+    cvm_deployment_free(d);
+    /* Released with the deployment: the same one deploys again. */
+    CHECK_STR(create_error(&f), "(created)");
+}
+
+static struct fixture *heap_fixture(struct fixture *f)
+{
+    fixture_init(f);
+    add_vm(f, "a", "libargs.so", 0x10000000, 0x10000000)->heap_group = "g";
+    f->vms[0].clean_room = false;
+    add_vm(f, "b", "libargs.so", 0x20000000, 0x10000000)->heap_group = "g";
+    f->vms[1].clean_room = false;
+    f->spec.heaps = heap_g, f->spec.n_heaps = 1;
+    return f;
+}
+
+static void shared_heap_errors(void)
+{
+    struct fixture f;
+    struct cvm_heap_spec h[CVM_MAX_HEAPS + 1];
+    heap_fixture(&f);
+    CHECK_STR(create_error(&f), "(created)");
+    f.vms[1].heap_group = "nosuch";
+    CHECK_STR(create_error(&f), "cVM 'b': heap_group 'nosuch' names no shared heap");
+    f.vms[1].heap_group = "g";
+    f.vms[1].clean_room = true;
+    CHECK_STR(create_error(&f), "cVM 'b': heap_group 'g' needs clean_room: false");
+    f.vms[1].heap_group = NULL;
+    f.vms[1].clean_room = false;
+    CHECK_STR(create_error(&f), "cVM 'b': clean_room: false needs a heap_group");
+    f.vms[1].clean_room = true;
+    CHECK_STR(create_error(&f), "(created)"); /* a group of one cVM */
+    f.vms[0].clean_room = true;
+    f.vms[0].heap_group = NULL;
+    CHECK_STR(create_error(&f), "shared heap 'g' has no member cVM");
+
+    heap_fixture(&f);
+    h[0] = heap_g[0];
+    f.spec.heaps = h;
+    h[0].size = 0x1800;
+    CHECK_STR(create_error(&f), "shared heap 'g': size 0x1800 must be a multiple of 4 KiB, from "
+                                "4 KiB to 64 GiB");
+    h[0].size = 0;
+    CHECK_STR(create_error(&f), "shared heap 'g': size 0x0 must be a multiple of 4 KiB, from "
+                                "4 KiB to 64 GiB");
+    h[0].size = CVM_HEAP_MAX_SIZE + 4096;
+    CHECK_STR(create_error(&f), "shared heap 'g': size 0x1000001000 must be a multiple of 4 KiB, "
+                                "from 4 KiB to 64 GiB");
+    h[0].size = 0x100000;
+    h[0].base = 0x40000800;
+    CHECK_STR(create_error(&f), "shared heap 'g': base 0x40000800 must be 4 KiB-aligned");
+    h[0].base = 0xfffffffffff00000;
+    CHECK_STR(create_error(&f), "shared heap 'g': base 0xfffffffffff00000 + size 0x100000 wraps "
+                                "around");
+    h[0].base = 0x1ff00000;
+    CHECK_STR(create_error(&f), "shared heap 'g' [0x1ff00000, 0x20000000) overlaps the window "
+                                "[0x10000000, 0x20000000) of 'a'");
+    h[0].base = 0x40000000;
+    h[1] = (struct cvm_heap_spec){.name = "h", .base = 0x400ff000, .size = 0x1000};
+    f.spec.n_heaps = 2;
+    f.vms[1].heap_group = "h";
+    CHECK_STR(create_error(&f), "shared heap 'h' [0x400ff000, 0x40100000) overlaps shared heap "
+                                "[0x40000000, 0x40100000) of 'g'");
+    h[1].name = "g";
+    CHECK_STR(create_error(&f), "two shared heaps are named 'g'");
+    h[1].name = "-h";
+    CHECK_STR(create_error(&f), "shared heap 2 needs a name of 1 to 63 letters, digits, '.', '_' "
+                                "or '-', starting with a letter or digit");
+    f.spec.n_heaps = CVM_MAX_HEAPS + 1;
+    CHECK_STR(create_error(&f), "deployment declares 17 shared heaps, at most 16 allowed");
+
+    void *p = mmap((void *)0x40080000, 4096, PROT_READ,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    CHECK(p == (void *)0x40080000);
+    heap_fixture(&f);
+    CHECK_STR(create_error(&f), "shared heap 'g' [0x40000000, 0x40100000) overlaps mapping "
+                                "[0x40080000, 0x40081000) of this process");
+    munmap(p, 4096);
+}
+
+/* cvmctl run --heap: clean-room drops every group; shared adds one to a spec of none. */
+static void heap_mode(void)
+{
+    struct fixture f;
+    heap_fixture(&f);
+    CHECK(!cvm_deploy_spec_set_heap_mode(&f.spec, CVM_HEAP_SHARED));
+    CHECK(cvm_deploy_spec_set_heap_mode(&f.spec, CVM_HEAP_CLEAN_ROOM));
+    struct cvm_deployment *d = run(&f, 0);
+    CHECK_STR(output(&f), "id=1 name=a heap-inside=1\nheap[1]=0\n"
+                          "id=2 name=b heap-inside=1\nheap[1]=0\n");
+    CHECK(cvm_deployment_vm_info(d, 0)->heap_group == NULL);
+    cvm_deployment_free(d);
+
+    fixture_init(&f);
+    add_vm(&f, "a", "libargs.so", 0x20000000, 0x10000000);
+    add_vm(&f, "b", "libargs.so", 0x10000000, 0x10000000);
+    CHECK(!cvm_deploy_spec_set_heap_mode(&f.spec, CVM_HEAP_CLEAN_ROOM));
+    CHECK(cvm_deploy_spec_set_heap_mode(&f.spec, CVM_HEAP_SHARED));
+    d = run(&f, 0);
+    /* b reads what a wrote: heap[0] = 'x' */
+    CHECK_STR(output(&f), "id=1 name=a heap-inside=0\nheap[1]=0\n"
+                          "id=2 name=b heap-inside=0\nheap[1]=0\n");
+    const struct cvm_vm_info *i = cvm_deployment_vm_info(d, 1);
+    CHECK_INT(i->heap_base, 0x30000000);
+    CHECK_INT(i->heap_size, CVM_HEAP_SHARED_SIZE);
+    CHECK_STR(i->heap_group, CVM_HEAP_SHARED_NAME);
+    CHECK_INT(*(volatile char *)0x30000000, 'x');
+    cvm_deployment_free(d);
+    f.spec.heap_mode = 7;
+    CHECK_STR(create_error(&f), "unknown heap mode 7");
+}
+
+/* The log line names group, base and size; deploy measures what build expects. */
+static void shared_heap_measurement(void)
+{
+    struct fixture f;
+    heap_fixture(&f);
+    struct cvm_heap_spec h = {.name = "g", .size = 0x200000}; /* placed above every window */
+    f.spec.heaps = &h;
+    uint8_t rt[CVM_SHA256_LEN] = {0};
+    struct cvm_buf log;
+    cvm_buf_init(&log, 1 << 20);
+    struct cvm_error *err = NULL;
+    CHECK_INT(cvm_measure_vm_log(&f.spec, 1, rt, NULL, NULL, &log, &err), 0);
+    CHECK_INT(cvm_buf_append(&log, "", 1, &err), 0);
+    CHECK(strstr((const char *)log.data, "\nheap shared 1:g 0x30000000 0x200000\n") != NULL);
+    cvm_buf_release(&log);
+
+    struct cvm_measurement want, got;
+    CHECK_INT(cvm_measure_spec(&f.spec, &want, &err), 0);
+    struct cvm_deployment *d = NULL;
+    CHECK_INT(cvm_deployment_create(&f.spec, &d, &err), 0);
+    CHECK_INT(cvm_deployment_vm_info(d, 0)->heap_base, 0x30000000);
+    CHECK_INT(cvm_deployment_measure(d, &f.spec, &got, &err), 0);
+    CHECK(memcmp(want.deployment, got.deployment, CVM_SHA256_LEN) == 0);
+    CHECK(memcmp(want.cvm[1], got.cvm[1], CVM_SHA256_LEN) == 0);
+    /* The group's size is measured: another size, another value. */
+    h.size = 0x300000;
+    struct cvm_measurement other;
+    CHECK_INT(cvm_measure_spec(&f.spec, &other, &err), 0);
+    CHECK(memcmp(want.cvm[1], other.cvm[1], CVM_SHA256_LEN) != 0);
+    cvm_measurement_release(&want);
+    cvm_measurement_release(&got);
+    cvm_measurement_release(&other);
+    cvm_deployment_free(d);
+    /* Errors reach the measurement too, so a build refuses what deploy would. */
+    f.vms[1].heap_group = "nosuch";
+    CHECK_INT(cvm_measure_spec(&f.spec, &want, &err), -CVM_E_NOTFOUND);
+    CHECK_STR(err->message, "cVM 'b': heap_group 'nosuch' names no shared heap");
+    cvm_error_free(err);
 }
 
 static void callback_links(void)
@@ -288,7 +469,10 @@ int main(void)
         TAP_TEST(window_too_small),
         TAP_TEST(foreign_architecture),
         TAP_TEST(callback_links),
-        TAP_TEST(shared_heap_refused),
+        TAP_TEST(shared_heap),
+        TAP_TEST(shared_heap_errors),
+        TAP_TEST(heap_mode),
+        TAP_TEST(shared_heap_measurement),
         TAP_TEST(boot_block),
         TAP_TEST(hostile_hostcalls),
         TAP_TEST(threads),

@@ -142,6 +142,98 @@ static void structure(void)
               "data");
 }
 
+static void shared_heaps(void)
+{
+    CHECK_STR(parse("cVMs:\n" VM("libos", "    heap_group: g\n")
+                        VM("app", "    clean_room: false\n    heap_group: g\n")
+                            VM("other", "    clean_room: true\n") "heaps:\n"
+                                                                  "  - name: g\n"
+                                                                  "    base: 0x40000000\n"
+                                                                  "    size: 0x100000\n",
+                    CVM_CONFIG_NO_FILES),
+              "(parsed)");
+    const struct cvm_deploy_spec *s = &cfg->spec;
+    CHECK_INT(s->n_heaps, 1);
+    CHECK_STR(s->heaps[0].name, "g");
+    CHECK_INT(s->heaps[0].base, 0x40000000);
+    CHECK_INT(s->heaps[0].size, 0x100000);
+    CHECK(!s->vms[0].clean_room); /* a heap_group alone makes the heap shared */
+    CHECK_STR(s->vms[0].heap_group, "g");
+    CHECK(!s->vms[1].clean_room);
+    CHECK_STR(s->vms[1].heap_group, "g");
+    CHECK(s->vms[2].clean_room);
+    CHECK(s->vms[2].heap_group == NULL);
+    CHECK_INT(s->heap_mode, CVM_HEAP_DECLARED);
+    /* No base: 0, placed by the monitor. */
+    CHECK_STR(parse("cVMs:\n" VM("a", "    heap_group: g\n") "heaps: [{name: g, size: 4096}]\n",
+                    CVM_CONFIG_NO_FILES),
+              "(parsed)");
+    CHECK_INT(cfg->spec.heaps[0].base, 0);
+    CHECK_INT(cfg->spec.heaps[0].size, 4096);
+    CHECK_STR(parse("cVMs:\n" VM("a", ""), CVM_CONFIG_NO_FILES), "(parsed)");
+    CHECK_INT(cfg->spec.n_heaps, 0);
+    CHECK(cfg->spec.heaps == NULL);
+}
+
+static void shared_heap_errors(void)
+{
+    CHECK_STR(parse("cVMs:\n" VM("a", "    heap_group: nosuch\n") "heaps:\n  - {name: g, "
+                                                                  "size: 0x1000}\n",
+                    CVM_CONFIG_NO_FILES),
+              "t.yaml:4:17: heap_group 'nosuch' of cVM 'a' names no heap in 'heaps'");
+    CHECK_STR(parse("cVMs:\n" VM("a", "    heap_group: g\n"), CVM_CONFIG_NO_FILES),
+              "t.yaml:4:17: heap_group 'g' of cVM 'a' names no heap in 'heaps'");
+    CHECK_STR(parse("cVMs:\n" VM("a", "    clean_room: true\n    heap_group: g\n") "heaps:\n"
+                                                                                   "  - {name: "
+                                                                                   "g, size: "
+                                                                                   "0x1000}\n",
+                    CVM_CONFIG_NO_FILES),
+              "t.yaml:5:17: heap_group 'g' of cVM 'a' needs clean_room: false");
+    CHECK_STR(parse("cVMs:\n" VM("a", "    clean_room: false\n"), CVM_CONFIG_NO_FILES),
+              "t.yaml:2:5: cVM 'a' has clean_room: false but no 'heap_group'");
+    CHECK_STR(
+        parse("cVMs:\n" VM("a", "") "heaps:\n  - {name: g, size: 0x1000}\n", CVM_CONFIG_NO_FILES),
+        "t.yaml:8:5: heap 'g' is the heap_group of no cVM");
+#define G(heap) "cVMs:\n" VM("a", "    heap_group: g\n") "heaps:\n" heap
+    CHECK_STR(parse(G("  - {name: g, size: 0x1800}\n"), CVM_CONFIG_NO_FILES),
+              "t.yaml:9:21: heap 'size' must be a multiple of 4 KiB, from 4 KiB to 64 GiB");
+    CHECK_STR(parse(G("  - {name: g, size: 0}\n"), CVM_CONFIG_NO_FILES),
+              "t.yaml:9:21: heap 'size' must be a multiple of 4 KiB, from 4 KiB to 64 GiB");
+    CHECK_STR(parse(G("  - {name: g, size: 0x1000001000}\n"), CVM_CONFIG_NO_FILES),
+              "t.yaml:9:21: heap 'size' must be a multiple of 4 KiB, from 4 KiB to 64 GiB");
+    CHECK_STR(parse(G("  - {name: g, base: 0x800, size: 0x1000}\n"), CVM_CONFIG_NO_FILES),
+              "t.yaml:9:21: heap 'base' must be non-zero and 4 KiB-aligned");
+    CHECK_STR(parse(G("  - {name: g, base: -4096, size: 0x1000}\n"), CVM_CONFIG_NO_FILES),
+              "t.yaml:9:21: bad number '-4096' for 'base'");
+    CHECK_STR(parse(G("  - {name: g}\n"), CVM_CONFIG_NO_FILES),
+              "t.yaml:9:5: heap 'g' has no 'size'");
+    CHECK_STR(parse(G("  - {size: 0x1000}\n"), CVM_CONFIG_NO_FILES),
+              "t.yaml:9:5: heap has no 'name'");
+    CHECK_STR(parse(G("  - {name: g, size: 0x1000, colour: red}\n"), CVM_CONFIG_NO_FILES),
+              "t.yaml:9:29: unknown key 'colour' in a heap");
+    CHECK_STR(parse(G("  - {name: g, size: 0x1000, size: 0x2000}\n"), CVM_CONFIG_NO_FILES),
+              "t.yaml:9:29: duplicate key 'size' in a heap");
+    CHECK_STR(
+        parse(G("  - {name: g, size: 0x1000}\n  - {name: g, size: 0x1000}\n"), CVM_CONFIG_NO_FILES),
+        "t.yaml:10:5: two heaps are named 'g'");
+    CHECK_STR(parse(G("  - {name: '-g', size: 0x1000}\n"), CVM_CONFIG_NO_FILES),
+              "t.yaml:9:12: heap name '-g' must be 1-63 letters, digits, '.', '_' or '-', "
+              "starting with a letter or digit");
+    CHECK_STR(parse(G("  - g\n"), CVM_CONFIG_NO_FILES),
+              "t.yaml:9:5: each entry of 'heaps' must be a mapping");
+    CHECK_STR(parse("cVMs:\n" VM("a", "    heap_group: g\n") "heaps: g\n", CVM_CONFIG_NO_FILES),
+              "t.yaml:8:8: 'heaps' must be a list");
+    CHECK_STR(parse("cVMs:\n" VM("a", "    heap_group: [g]\n"), CVM_CONFIG_NO_FILES),
+              "t.yaml:4:17: 'heap_group' must be a string");
+    char text[4096];
+    int n = snprintf(text, sizeof(text), "cVMs:\n" VM("a", "    heap_group: g0\n") "heaps:\n");
+    for (int i = 0; i <= CVM_MAX_HEAPS; i++)
+        n += snprintf(text + n, sizeof(text) - (size_t)n, "  - {name: g%d, size: 4096}\n", i);
+    CHECK_STR(parse(text, CVM_CONFIG_NO_FILES), "t.yaml:9:3: 'heaps' holds 17 entries, at most 16 "
+                                                "allowed");
+#undef G
+}
+
 static void missing_runtime_file(void)
 {
     CHECK_STR(parse("cVMs:\n" VM("a", ""), 0),
@@ -152,8 +244,9 @@ static void missing_runtime_file(void)
 int main(void)
 {
     static const struct tap_test tests[] = {
-        TAP_TEST(two_pure_form), TAP_TEST(unknown_keys), TAP_TEST(bad_numbers),
-        TAP_TEST(callbacks),     TAP_TEST(structure),    TAP_TEST(missing_runtime_file),
+        TAP_TEST(two_pure_form), TAP_TEST(unknown_keys),       TAP_TEST(bad_numbers),
+        TAP_TEST(callbacks),     TAP_TEST(structure),          TAP_TEST(missing_runtime_file),
+        TAP_TEST(shared_heaps),  TAP_TEST(shared_heap_errors),
     };
     return tap_run(tests, sizeof(tests) / sizeof(tests[0]));
 }
