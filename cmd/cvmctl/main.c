@@ -9,12 +9,13 @@
 
 /* Sorted by name; `cvmctl --help` lists them in this order. */
 static const struct cvmctl_command *const commands[] = {
-    &cvmctl_cmd_attest,  &cvmctl_cmd_build,   &cvmctl_cmd_gc,       &cvmctl_cmd_help,
-    &cvmctl_cmd_images,  &cvmctl_cmd_inspect, &cvmctl_cmd_keygen,   &cvmctl_cmd_load,
-    &cvmctl_cmd_login,   &cvmctl_cmd_logout,  &cvmctl_cmd_manifest, &cvmctl_cmd_measure,
-    &cvmctl_cmd_monitor, &cvmctl_cmd_pull,    &cvmctl_cmd_push,     &cvmctl_cmd_rmi,
-    &cvmctl_cmd_run,     &cvmctl_cmd_save,    &cvmctl_cmd_sign,     &cvmctl_cmd_tag,
-    &cvmctl_cmd_verify,  &cvmctl_cmd_version,
+    &cvmctl_cmd_attest, &cvmctl_cmd_build,    &cvmctl_cmd_create,  &cvmctl_cmd_delete,
+    &cvmctl_cmd_gc,     &cvmctl_cmd_help,     &cvmctl_cmd_images,  &cvmctl_cmd_inspect,
+    &cvmctl_cmd_keygen, &cvmctl_cmd_kill,     &cvmctl_cmd_load,    &cvmctl_cmd_login,
+    &cvmctl_cmd_logout, &cvmctl_cmd_manifest, &cvmctl_cmd_measure, &cvmctl_cmd_monitor,
+    &cvmctl_cmd_ps,     &cvmctl_cmd_pull,     &cvmctl_cmd_push,    &cvmctl_cmd_rmi,
+    &cvmctl_cmd_run,    &cvmctl_cmd_save,     &cvmctl_cmd_sign,    &cvmctl_cmd_start,
+    &cvmctl_cmd_state,  &cvmctl_cmd_tag,      &cvmctl_cmd_verify,  &cvmctl_cmd_version,
 };
 
 const struct cvmctl_command *cvmctl_find_command(const char *name)

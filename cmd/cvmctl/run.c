@@ -16,6 +16,8 @@
 #include "deploy-cli.h"
 #include "image-build.h"
 #include "image-cli.h"
+#include "instance.h"
+#include "lifecycle.h"
 #include "monitor.h"
 #include "registry-cli.h"
 #include "runtime.h"
@@ -41,15 +43,38 @@ static const char *const run_usage[] = {
     "  --platform <os/arch[/variant]>  the platform to pull from an index",
     "  -e, --env <KEY=VALUE>  set a variable (KEY alone: its value here, if set)",
     "      --env-file <file>  KEY=VALUE lines; # starts a comment line",
+    "  --heap <mode>          clean-room (a private heap per cVM) or shared (the image's heap",
+    "                         groups, else one group of every cVM); default: the image's",
     "  --attest-nonce <hex>   with --attest-out: write an attestation report of the deployment",
     "  --attest-out <file>    (specs/attestation.md) signed with the host key before it starts",
     "  -t, --timeout <sec>    stop every cVM after <sec> seconds (exit status 137)",
     "  -q, --quiet            print only the cVMs' own output (and errors)",
+    "  -d, --detach           run as an instance in the background (cvmctl create, then",
+    "                         start): prints its id; output goes to the instance's log",
+    "      --name <name>      with -d: the instance's id (default: 12 random hex digits)",
+    "      --rm               with -d: delete the instance when it stops",
     CVMCTL_REGISTRY_USAGE,
     "  -h, --help             show this help",
     "",
     "On the inproc backend cVMs run as threads of this process; their windows are not",
     "enforced without capability hardware.",
+    NULL,
+};
+
+static const char *const create_usage[] = {
+    "cvmctl create [options] <image> [--] [<arg>...]",
+    "",
+    "Creates an instance: does all that 'cvmctl run' does before the cVMs start (pull,",
+    "signature, blobs, measurement, deploy, the in-memory measurement check, attestation)",
+    "in a monitor process in the background, which then waits for 'cvmctl start'. Prints",
+    "the instance's id once it is created; a failure is reported here, exit status 125,",
+    "and leaves no instance. The monitor's messages and the cVMs' output go to the log in",
+    "the instance's folder (ROOT/instances/<id>/log). Takes run's options, and:",
+    "",
+    "      --name <name>      the instance's id: letters, digits, '_', '.', '-', at most",
+    "                         64 (default: 12 random hex digits)",
+    "      --rm               delete the instance when it stops",
+    "  -h, --help             show this help",
     NULL,
 };
 
@@ -64,8 +89,12 @@ struct run_options {
     struct cvm_platform platform;
     bool quiet;
     unsigned timeout;
+    enum cvm_heap_mode heap;              /* --heap, else the image's */
     char nonce[CVM_ATTEST_NONCE_MAX + 1]; /* "" without --attest-nonce */
     const char *attest_out;
+    bool detach;
+    const char *name; /* --name, else NULL */
+    bool auto_remove;
     /* Environment entries "KEY=VALUE", in the order given; the strings live in argv or in
      * env_storage. */
     const char **env;
@@ -168,7 +197,8 @@ static const char **merged_env(const struct cvm_vm_spec *vm, const struct run_op
     return env;
 }
 
-static int parse_options(int argc, char **argv, struct run_options *o)
+static int parse_options(const struct cvmctl_command *cmd, int argc, char **argv,
+                         struct run_options *o)
 {
     enum {
         OPT_PULL = 2000,
@@ -177,7 +207,10 @@ static int parse_options(int argc, char **argv, struct run_options *o)
         OPT_ENV_FILE,
         OPT_PLATFORM,
         OPT_ATTEST_NONCE,
-        OPT_ATTEST_OUT
+        OPT_ATTEST_OUT,
+        OPT_HEAP,
+        OPT_NAME,
+        OPT_RM
     };
     static const struct option opts[] = {
         {"pull", required_argument, NULL, OPT_PULL},
@@ -188,18 +221,22 @@ static int parse_options(int argc, char **argv, struct run_options *o)
         {"env-file", required_argument, NULL, OPT_ENV_FILE},
         {"attest-nonce", required_argument, NULL, OPT_ATTEST_NONCE},
         {"attest-out", required_argument, NULL, OPT_ATTEST_OUT},
+        {"heap", required_argument, NULL, OPT_HEAP},
         {"timeout", required_argument, NULL, 't'},
         {"quiet", no_argument, NULL, 'q'},
+        {"detach", no_argument, NULL, 'd'},
+        {"name", required_argument, NULL, OPT_NAME},
+        {"rm", no_argument, NULL, OPT_RM},
         {"help", no_argument, NULL, 'h'},
         CVMCTL_REGISTRY_LONG_OPTIONS,
         {NULL, 0, NULL, 0},
     };
-    const struct cvmctl_command *cmd = &cvmctl_cmd_run;
+    bool create = cmd == &cvmctl_cmd_create;
     CVM_AUTO(cvm_error_free) struct cvm_error *err = NULL;
     int c;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+:e:t:qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, create ? "+:e:t:qh" : "+:e:t:qdh", opts, NULL)) != -1) {
         int handled = cvmctl_registry_option(&o->ro, cmd, c, optarg);
         if (handled < 0)
             return CVMCTL_EXIT_FAILED;
@@ -260,7 +297,29 @@ static int parse_options(int argc, char **argv, struct run_options *o)
                 return cvmctl_misuse(cmd, "--attest-nonce: %s", err->message);
             break;
         case OPT_ATTEST_OUT: o->attest_out = optarg; break;
+        case OPT_HEAP:
+            if (strcmp(optarg, "clean-room") == 0)
+                o->heap = CVM_HEAP_CLEAN_ROOM;
+            else if (strcmp(optarg, "shared") == 0)
+                o->heap = CVM_HEAP_SHARED;
+            else
+                return cvmctl_misuse(cmd, "--heap takes clean-room or shared, not '%s'", optarg);
+            break;
         case 'q': o->quiet = true; break;
+        case 'd':
+            if (create)
+                return cvmctl_option_error(cmd, '?', argv);
+            o->detach = true;
+            break;
+        case OPT_NAME:
+            if (!cvm_instance_id_valid(optarg))
+                return cvmctl_misuse(cmd,
+                                     "--name takes letters, digits, '_', '.' and '-' (not first), "
+                                     "at most %d, not '%.100s'",
+                                     CVM_INSTANCE_ID_MAX, optarg);
+            o->name = optarg;
+            break;
+        case OPT_RM: o->auto_remove = true; break;
         case 'h': cvmctl_print_usage(stdout, cmd); return CVMCTL_EXIT_OK;
         default: return cvmctl_option_error(cmd, c, argv);
         }
@@ -271,6 +330,9 @@ static int parse_options(int argc, char **argv, struct run_options *o)
         return cvmctl_misuse(cmd, "--verify none and --policy exclude each other");
     if (!o->nonce[0] != !o->attest_out)
         return cvmctl_misuse(cmd, "--attest-nonce and --attest-out go together");
+    if (!o->detach && (o->name || o->auto_remove))
+        return cvmctl_misuse(cmd, "%s needs -d: a run in the foreground keeps no instance",
+                             o->name ? "--name" : "--rm");
     if (optind >= argc)
         return cvmctl_misuse(cmd, "no image given");
     return -1;
@@ -337,6 +399,7 @@ static int check_placed(const struct cvm_deployment *d, const struct cvm_image_b
 
 /* The application's arguments and environment (the last cVM's) applied to a copy of spec. */
 struct run_spec {
+    bool heap_changed; /* --heap made the heaps differ from the image's */
     struct cvm_deploy_spec spec;
     struct cvm_vm_spec *vms;
     const char **argv, **env;
@@ -372,6 +435,7 @@ static int run_spec_make(const struct cvm_deploy_spec *image, const struct run_o
         app->envc = n_env;
     }
     rs->spec.vms = rs->vms;
+    rs->heap_changed = cvm_deploy_spec_set_heap_mode(&rs->spec, o->heap);
     return 0;
 }
 
@@ -425,114 +489,184 @@ static void log_deploy_time(const struct cvm_deployment *d)
     cvm_log(CVM_LOG_DEBUG, "deployed %zu cVMs in %.3f ms", n, (double)ns / 1e6);
 }
 
-static int run_image(struct cvm_store *s, const struct cvm_reference *ref, const char *shown,
-                     struct run_options *o, char **args, size_t n_args)
+/* One run: what the command line names, and what preparing it made. */
+struct run_ctx {
+    struct run_options o;
+    struct cvm_store *s; /* released once prepared: a long-lived instance must not hold it */
+    struct cvm_reference *ref;
+    char *shown;
+    char **args;
+    size_t n_args;
+    struct cvm_image_bundle *b;
+    struct run_spec rs;
+    struct cvm_deployment *d;
+    struct cvm_measurement placed;
+    struct cvm_digest image;
+};
+
+static void run_ctx_release(struct run_ctx *c)
 {
-    CVM_AUTO(cvm_error_free) struct cvm_error *err = NULL;
+    cvm_measurement_release(&c->placed);
+    cvm_deployment_free(c->d);
+    run_spec_release(&c->rs);
+    cvm_image_bundle_free(c->b);
+    free(c->shown);
+    cvm_reference_free(c->ref);
+    cvm_store_free(c->s);
+    run_options_release(&c->o);
+}
+
+/* Everything before the cVMs start: find, verify, load, deploy, measure what was placed,
+ * attest. On failure *err is the whole message (without "cvmctl: error: "). */
+static int run_prepare(struct run_ctx *c, struct cvm_error **err)
+{
     CVM_AUTO(cvm_error_free) struct cvm_error *blob_err = NULL;
+    struct run_options *o = &c->o;
     struct cvm_descriptor desc = {0};
-    if (find_image(s, ref, o, &desc, &err) < 0) {
-        cvm_error_prefix(&err, "run '%s'", shown);
-        return cvmctl_fail(err);
-    }
+    if (find_image(c->s, c->ref, o, &desc, err) < 0)
+        return cvm_error_prefix(err, "run '%s'", c->shown);
     /* Every blob of the image is hashed on a thread of its own while this one checks the
      * signature, reads the layers (from the layer cache, which does not re-hash them) and
      * deploys; nothing starts before both agree. */
-    struct cvm_blob_check *check = cvm_image_check_blobs_start(s, &desc);
+    struct cvm_blob_check *check = cvm_image_check_blobs_start(c->s, &desc);
     char how[256];
     bool input_error = false, signature_failed = false;
     int r = 0;
     if (o->verify)
-        signature_failed =
-            (r = cvmctl_check_signature(s, ref, &desc, &o->trust, how, &input_error, &err)) < 0;
+        signature_failed = (r = cvmctl_check_signature(c->s, c->ref, &desc, &o->trust, how,
+                                                       &input_error, err)) < 0;
     else
-        cvm_log(CVM_LOG_WARN, "--verify=none: running '%s' without checking its signature", shown);
+        cvm_log(CVM_LOG_WARN, "--verify=none: running '%s' without checking its signature",
+                c->shown);
     if (r == 0 && o->verify)
-        cvm_log(CVM_LOG_INFO, "'%s': %s", shown, how);
-    struct cvm_image_bundle *b = NULL;
-    struct run_spec rs = {0};
-    struct cvm_deployment *d = NULL;
-    struct cvm_measurement placed = {0};
+        cvm_log(CVM_LOG_INFO, "'%s': %s", c->shown, how);
     if (r == 0)
-        r = cvm_image_bundle_load(s, &desc, CVM_BUNDLE_LAYER_CACHE, &b, &err);
+        r = cvm_image_bundle_load(c->s, &desc, CVM_BUNDLE_LAYER_CACHE, &c->b, err);
     if (r == 0)
-        r = run_spec_make(&b->deployment->spec, o, args, n_args, &rs, &err);
+        r = run_spec_make(&c->b->deployment->spec, o, c->args, c->n_args, &c->rs, err);
     if (r == 0)
-        r = cvm_deployment_create(&rs.spec, &d, &err);
+        r = cvm_deployment_create(&c->rs.spec, &c->d, err);
     if (r == 0)
-        log_deploy_time(d);
+        log_deploy_time(c->d);
     if (r == 0)
-        r = cvm_deployment_measure(d, &rs.spec, &placed, &err);
+        r = cvm_deployment_measure(c->d, &c->rs.spec, &c->placed, err);
     if (r == 0)
-        r = check_placed(d, b, &placed, n_args == 0 && o->n_env == 0, &err);
-    struct cvm_digest image = desc.digest;
+        r = check_placed(c->d, c->b, &c->placed,
+                         c->n_args == 0 && o->n_env == 0 && !c->rs.heap_changed, err);
+    c->image = desc.digest;
     /* A blob that does not match explains any later failure: it outranks them all but a
      * signature that failed. */
     int blob_r = cvm_image_check_blobs_finish(check, NULL, NULL, &blob_err);
     if (blob_r < 0 && !signature_failed) {
         r = blob_r;
-        cvm_error_free(err);
-        err = cvm_steal_ptr(&blob_err);
+        cvm_error_free(*err);
+        *err = cvm_steal_ptr(&blob_err);
     }
     cvm_descriptor_release(&desc);
     /* Attested only once every check has passed, and before anything runs. */
     if (r == 0 && o->attest_out)
-        r = attest(s, shown, &image, d, &placed, o, &err);
-    int status;
-    if (r < 0) {
-        if (!input_error)
-            cvm_error_prefix(&err, "run '%s'", shown);
+        r = attest(c->s, c->shown, &c->image, c->d, &c->placed, o, err);
+    if (r < 0 && !input_error)
+        cvm_error_prefix(err, "run '%s'", c->shown);
+    return r;
+}
+
+/* Runs the prepared deployment; returns the exit status. */
+static int run_execute(struct run_ctx *c)
+{
+    CVM_AUTO(cvm_error_free) struct cvm_error *err = NULL;
+    if (!c->o.quiet) {
+        struct cvm_digest m;
+        memcpy(m.bytes, c->placed.deployment, sizeof(m.bytes));
+        cvmctl_warn_backend();
+        fprintf(stderr, "measurement: %s\n", cvmctl_digest_str(&m));
+    }
+    fflush(stdout);
+    fflush(stderr);
+    struct cvm_run_options ro = {.timeout_ms = (uint64_t)c->o.timeout * 1000};
+    int r = cvm_deployment_run(c->d, &ro, &err);
+    return r < 0 ? cvmctl_fail(err) : cvmctl_deployment_status(c->d, c->o.timeout);
+}
+
+/* The monitor's side of create and run -d (lifecycle.h). */
+static int launch_prepare(void *data, struct cvm_instance_state *st, struct cvm_error **err)
+{
+    struct run_ctx *c = data;
+    int r = run_prepare(c, err);
+    cvm_store_free(c->s);
+    c->s = NULL;
+    if (r < 0)
+        return r;
+    struct cvm_digest m;
+    memcpy(m.bytes, c->placed.deployment, sizeof(m.bytes));
+    snprintf(st->image, sizeof(st->image), "%s", c->shown);
+    cvm_digest_format(&c->image, st->digest);
+    cvm_digest_format(&m, st->measurement);
+    return 0;
+}
+
+static int launch_execute(void *data)
+{
+    struct run_ctx *c = data;
+    int status = run_execute(c);
+    run_ctx_release(c);
+    return status;
+}
+
+static int run_main(const struct cvmctl_command *cmd, int argc, char **argv)
+{
+    struct run_ctx c = {.o = {.pull = PULL_MISSING, .verify = true}};
+    cvmctl_registry_opts_init(&c.o.ro);
+    c.o.detach = cmd == &cvmctl_cmd_create;
+    int status = parse_options(cmd, argc, argv, &c.o);
+    if (status >= 0) {
+        run_options_release(&c.o);
+        return status;
+    }
+    const char *image = argv[optind];
+    c.args = argv + optind + 1;
+    c.n_args = (size_t)(argc - optind - 1);
+    if (c.n_args > 0 && strcmp(c.args[0], "--") == 0)
+        c.args++, c.n_args--;
+    if (c.n_args > RUN_ARGS_MAX) {
+        run_options_release(&c.o);
+        return cvmctl_misuse(cmd, "more than %d arguments", RUN_ARGS_MAX);
+    }
+    CVM_AUTO(cvm_error_free) struct cvm_error *err = NULL;
+    if (cvm_reference_parse(image, &c.ref, &err) < 0 || cvmctl_store_open(0, &c.s, &err) < 0 ||
+        !(c.shown = cvm_reference_format(c.ref))) {
+        run_ctx_release(&c);
+        return err ? cvmctl_fail(err) : CVMCTL_EXIT_FAILED;
+    }
+    if (c.o.detach) {
+        struct cvmctl_launch l = {
+            .root = cvm_store_root(c.s),
+            .name = c.o.name,
+            .auto_remove = c.o.auto_remove,
+            .start = cmd == &cvmctl_cmd_run,
+            .prepare = launch_prepare,
+            .execute = launch_execute,
+            .ctx = &c,
+        };
+        /* The store stays locked (shared) by the monitor until it is prepared. */
+        status = cvmctl_launch(&l);
+    } else if (run_prepare(&c, &err) < 0) {
         status = cvmctl_fail(err);
     } else {
-        if (!o->quiet) {
-            struct cvm_digest m;
-            memcpy(m.bytes, placed.deployment, sizeof(m.bytes));
-            cvmctl_warn_backend();
-            fprintf(stderr, "measurement: %s\n", cvmctl_digest_str(&m));
-        }
-        fflush(stdout);
-        fflush(stderr);
-        struct cvm_run_options ro = {.timeout_ms = (uint64_t)o->timeout * 1000};
-        r = cvm_deployment_run(d, &ro, &err);
-        status = r < 0 ? cvmctl_fail(err) : cvmctl_deployment_status(d, o->timeout);
+        status = run_execute(&c);
     }
-    cvm_measurement_release(&placed);
-    cvm_deployment_free(d);
-    run_spec_release(&rs);
-    cvm_image_bundle_free(b);
+    run_ctx_release(&c);
     return status;
 }
 
 static int run_run(int argc, char **argv)
 {
-    struct run_options o = {.pull = PULL_MISSING, .verify = true};
-    cvmctl_registry_opts_init(&o.ro);
-    int status = parse_options(argc, argv, &o);
-    if (status >= 0) {
-        run_options_release(&o);
-        return status;
-    }
-    const char *image = argv[optind];
-    char **args = argv + optind + 1;
-    size_t n_args = (size_t)(argc - optind - 1);
-    if (n_args > 0 && strcmp(args[0], "--") == 0)
-        args++, n_args--;
-    if (n_args > RUN_ARGS_MAX) {
-        run_options_release(&o);
-        return cvmctl_misuse(&cvmctl_cmd_run, "more than %d arguments", RUN_ARGS_MAX);
-    }
-    CVM_AUTO(cvm_error_free) struct cvm_error *err = NULL;
-    CVM_AUTO(cvm_reference_free) struct cvm_reference *ref = NULL;
-    CVM_AUTO(cvm_store_free) struct cvm_store *s = NULL;
-    CVM_AUTOFREE char *shown = NULL;
-    if (cvm_reference_parse(image, &ref, &err) < 0 || cvmctl_store_open(0, &s, &err) < 0 ||
-        !(shown = cvm_reference_format(ref))) {
-        run_options_release(&o);
-        return err ? cvmctl_fail(err) : CVMCTL_EXIT_FAILED;
-    }
-    status = run_image(s, ref, shown, &o, args, n_args);
-    run_options_release(&o);
-    return status;
+    return run_main(&cvmctl_cmd_run, argc, argv);
+}
+
+static int create_run(int argc, char **argv)
+{
+    return run_main(&cvmctl_cmd_create, argc, argv);
 }
 
 const struct cvmctl_command cvmctl_cmd_run = {
@@ -540,4 +674,11 @@ const struct cvmctl_command cvmctl_cmd_run = {
     .summary = "Run a signed cVM image (pulling it when missing)",
     .usage = run_usage,
     .run = run_run,
+};
+
+const struct cvmctl_command cvmctl_cmd_create = {
+    .name = "create",
+    .summary = "Create an instance of an image, deployed and waiting for start",
+    .usage = create_usage,
+    .run = create_run,
 };

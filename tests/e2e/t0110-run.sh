@@ -59,6 +59,23 @@ env[3]=D=4"
 "$CVMCTL" run --verify "key:$TMP/k.pub" args extra >/dev/null 2>"$TMP/err"
 check "a run with other arguments measures otherwise" sh -c "grep -q '^measurement: sha256:' '$TMP/err' && ! grep -qx '$args_measurement' '$TMP/err'"
 
+# ---- heap modes ---------------------------------------------------------------------------------
+expect "--heap clean-room on a clean-room image runs as built" 2 "argv[0]=one
+argv[1]=two
+env[0]=A=1
+env[1]=B=2
+id=1 name=app heap-inside=1
+heap[1]=0
+" "$backend
+$args_measurement
+" -- "$CVMCTL" run --verify "key:$TMP/k.pub" --heap clean-room args
+"$CVMCTL" run --verify "key:$TMP/k.pub" --heap shared args >"$TMP/out" 2>"$TMP/err"
+check "--heap shared: the heap is a shared region outside the window" test "$?" = 2 -a "$(grep '^id=' "$TMP/out")" = "id=1 name=app heap-inside=0"
+check "... and the run measures otherwise than the image" sh -c "grep -q '^measurement: sha256:' '$TMP/err' && ! grep -qx '$args_measurement' '$TMP/err'"
+expect "--heap with a bad value is misuse" 125 "" "cvmctl: --heap takes clean-room or shared, not 'private'
+see 'cvmctl run --help'
+" -- "$CVMCTL" run --heap private args
+
 # ---- exit statuses -----------------------------------------------------------------------------
 mkdir "$TMP/crash"
 cp "$RT/libcrash.so" "$TMP/crash/"
