@@ -201,6 +201,35 @@ expect "--attest-nonce without --attest-out is misuse" 125 "" "cvmctl: --attest-
 see 'cvmctl run --help'
 " -- "$CVMCTL" run --attest-nonce $nonce hello
 
+# A window already taken: with address randomization off this process's own image sits at
+# 0x555555554000, inside the window the image declares. Refused at deploy, nothing runs.
+mkdir "$TMP/taken"
+cp "$BUILD/images/hello/libhello.so" "$TMP/taken/"
+printf 'cVMs:\n  - name: app\n    runtime: libhello.so\n    isolation: {base: 0x555555000000, size: 0x1000000}\n' >"$TMP/taken/cvm.yaml"
+"$CVMCTL" build -q -t taken "$TMP/taken" >/dev/null
+setarch -R "$CVMCTL" --log-level error run -q --verify=none taken >"$TMP/out" 2>"$TMP/err"
+check "a window already taken: exit 125, nothing ran" test "$?" = 125 -a ! -s "$TMP/out"
+check "... naming the window and the mapping in its way" grep -qx "cvmctl: error: run 'localhost/taken:latest': deploy cVM 'app': window \[0x555555000000, 0x555556000000) of cVM 'app' overlaps mapping \[0x555555554000, 0x[0-9a-f]*) of this process" "$TMP/err"
+
+# A manifest without the runtime layer its deployment names.
+python3 - "$CVMCTL_ROOT" "$digest" <<'PY'
+import hashlib, json, sys
+root, digest = sys.argv[1], sys.argv[2]
+def blob(d):
+    return f"{root}/blobs/sha256/{d[7:]}"
+m = json.load(open(blob(digest)))
+m["layers"] = [l for l in m["layers"] if l["annotations"]["org.opencontainers.image.title"] != "libhello.so"]
+data = json.dumps(m, separators=(",", ":")).encode()
+d = "sha256:" + hashlib.sha256(data).hexdigest()
+open(blob(d), "wb").write(data)
+index = json.load(open(f"{root}/index.json"))
+index["manifests"].append({"mediaType": m["mediaType"], "digest": d, "size": len(data),
+                           "annotations": {"org.opencontainers.image.ref.name": "localhost/noruntime:latest"}})
+json.dump(index, open(f"{root}/index.json", "w"))
+PY
+expect "a manifest missing the runtime layer" 125 "" "cvmctl: error: run 'localhost/noruntime:latest': the image has no layer 'libhello.so'
+" -- "$CVMCTL" --log-level error run -q --verify=none noruntime
+
 # ---- pulled when missing -----------------------------------------------------------------------
 registry_start plain
 "$CVMCTL" push -q hello "$REGISTRY/team/hello:1" >/dev/null
