@@ -32,6 +32,8 @@ static struct {
     int dirfd, fd; /* ROOT/instances and the instance's folder */
     int sync;      /* to the create command until the instance is created, else -1 */
     sigset_t stop_signals;
+    const struct cvmctl_launch *launch;
+    int stopped_by; /* the signal that stopped a running deployment, else 0 */
 } mon = {.lock = PTHREAD_MUTEX_INITIALIZER, .sync = -1};
 
 /* Tells the create command how creation ended: a status byte, then the error message. */
@@ -71,13 +73,23 @@ static _Noreturn void monitor_finish(int status, const char *why)
 }
 
 /* The stopping signals are blocked in every thread (cVM threads inherit the mask); this
- * thread takes them and ends the instance with 128+N, which stops its cVMs with it. */
+ * thread takes them. A running deployment is stopped through the monitor, and the instance
+ * then ends with 128+N once its cVMs have; before that, the instance ends at once. */
 static void *signal_thread(void *arg)
 {
     (void)arg;
     int sig = 0;
     while (sigwait(&mon.stop_signals, &sig) != 0)
         ;
+    pthread_mutex_lock(&mon.lock);
+    bool running = mon.st.status == CVM_INSTANCE_RUNNING && mon.launch->stop;
+    if (running)
+        mon.stopped_by = sig;
+    pthread_mutex_unlock(&mon.lock);
+    if (running) {
+        mon.launch->stop(mon.launch->ctx);
+        return NULL;
+    }
     char why[64];
     snprintf(why, sizeof(why), "stopped by SIG%s before it was created", sigabbrev_np(sig));
     monitor_finish(128 + sig, why);
@@ -105,6 +117,7 @@ static bool is_stop_signal(int sig)
 /* The detached monitor: in a session of its own, output to the log. */
 static _Noreturn void monitor_main(const struct cvmctl_launch *l)
 {
+    mon.launch = l;
     CVM_AUTO(cvm_error_free) struct cvm_error *err = NULL;
     int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
     int log = openat(mon.fd, CVM_INSTANCE_LOG, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -166,7 +179,12 @@ static _Noreturn void monitor_main(const struct cvmctl_launch *l)
     /* Closing the last reader is what start waits for: the state says running by then. */
     close(fifo);
     unlinkat(mon.fd, CVM_INSTANCE_FIFO, 0);
-    monitor_finish(l->execute(l->ctx), NULL);
+    int status = l->execute(l->ctx);
+    pthread_mutex_lock(&mon.lock);
+    if (mon.stopped_by)
+        status = 128 + mon.stopped_by;
+    pthread_mutex_unlock(&mon.lock);
+    monitor_finish(status, NULL);
 }
 
 /* ---- talking to an instance ------------------------------------------------------------------ */

@@ -20,6 +20,8 @@ struct cvmctl_launch {
     bool start; /* run -d: start at once */
     int (*prepare)(void *ctx, struct cvm_instance_state *st, struct cvm_error **err);
     int (*execute)(void *ctx);
+    /* Called from another thread while execute runs: stop the deployment, execute returns. */
+    void (*stop)(void *ctx);
     void *ctx;
 };
 

@@ -340,12 +340,17 @@ static int launch_prepare(void *data, struct cvm_instance_state *st, struct cvm_
     return 0;
 }
 
-static int launch_execute(void *data)
+static void launch_stop(void *data)
 {
     struct run_ctx *c = data;
-    int status = run_execute(c);
-    run_ctx_release(c);
-    return status;
+    cvm_deployment_stop(c->d);
+}
+
+/* The context is not released: the instance's process ends right after, and its signal
+ * thread may still be asking this deployment to stop. */
+static int launch_execute(void *data)
+{
+    return run_execute(data);
 }
 
 static int run_main(const struct cvmctl_command *cmd, int argc, char **argv)
@@ -381,6 +386,7 @@ static int run_main(const struct cvmctl_command *cmd, int argc, char **argv)
             .start = cmd == &cvmctl_cmd_run,
             .prepare = launch_prepare,
             .execute = launch_execute,
+            .stop = launch_stop,
             .ctx = &c,
         };
         /* The store stays locked (shared) by the monitor until it is prepared. */

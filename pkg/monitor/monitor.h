@@ -144,6 +144,11 @@ int cvm_deployment_run(struct cvm_deployment *d, const struct cvm_run_options *o
 const struct cvm_vm_result *cvm_deployment_vm_result(const struct cvm_deployment *d, size_t i);
 bool cvm_deployment_timed_out(const struct cvm_deployment *d);
 
+/* Asks a running deployment to stop, from another thread: cvm_deployment_run then stops
+ * every cVM as it does at a timeout (their outcome CVM_VM_STOPPED) and returns. A deployment
+ * not yet run starts nothing. Not for signal handlers. */
+void cvm_deployment_stop(struct cvm_deployment *d);
+
 /* Stops anything still running, releases every window. NULL is a no-op. */
 void cvm_deployment_free(struct cvm_deployment *d);
 

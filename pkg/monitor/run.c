@@ -394,6 +394,14 @@ int cvm_deployment_run(struct cvm_deployment *d, const struct cvm_run_options *o
     return 0;
 }
 
+void cvm_deployment_stop(struct cvm_deployment *d)
+{
+    pthread_mutex_lock(&d->lock);
+    atomic_store(&d->stopping, true);
+    pthread_cond_broadcast(&d->cond);
+    pthread_mutex_unlock(&d->lock);
+}
+
 bool cvm_deployment_timed_out(const struct cvm_deployment *d)
 {
     return d->timed_out;
