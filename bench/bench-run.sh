@@ -38,8 +38,9 @@ json.dump(c, open(path, "w"))
 PY
 runc --root "$TMP/runc" run --bundle "$TMP/bundle" warm >/dev/null
 
-# Each command run RUNS times, alternating, timed by one python process (posix_spawn and
-# waitpid around each: the same overhead for both).
+# Each command run RUNS times, in alternating order, timed by one python process (posix_spawn
+# and waitpid around each: the same overhead for all); output goes to /dev/null, a failure
+# stops the bench.
 python3 - "$RUNS" "$TMP" "$CVMCTL" <<'PY'
 import os, subprocess, sys, time
 runs, tmp, cvmctl = int(sys.argv[1]), sys.argv[2], sys.argv[3]
@@ -47,16 +48,23 @@ devnull = os.open(os.devnull, os.O_WRONLY)
 cmds = {
     "cvmctl": [cvmctl, "run", "-q", "--verify", f"key:{tmp}/k.pub", "hello"],
     "runc": ["runc", "--root", f"{tmp}/runc", "run", "--bundle", f"{tmp}/bundle", "X"],
+    # Where the time goes: the same run without the signature, cvmctl's start-up alone, and
+    # the start of any process.
+    "nosig": [cvmctl, "run", "-q", "--verify=none", "hello"],
+    "version": [cvmctl, "version"],
+    "true": ["/bin/true"],
 }
 times = {k: [] for k in cmds}
 for i in range(runs):
-    for name in (("cvmctl", "runc") if i % 2 == 0 else ("runc", "cvmctl")):
+    order = ["cvmctl", "runc", "nosig", "version", "true"]
+    for name in (order if i % 2 == 0 else order[::-1]):
         argv = [a if a != "X" else f"b{i}" for a in cmds[name]]
         path = subprocess.check_output(["sh", "-c", f"command -v {argv[0]}"], text=True).strip() \
             if "/" not in argv[0] else argv[0]
         t0 = time.perf_counter_ns()
         pid = os.posix_spawn(path, argv, os.environ,
-                             file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 1)])
+                             file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 1),
+                                           (os.POSIX_SPAWN_DUP2, devnull, 2)])
         _, status = os.waitpid(pid, 0)
         t1 = time.perf_counter_ns()
         if os.waitstatus_to_exitcode(status) != 0:
@@ -70,6 +78,8 @@ print(f"cvmctl run of hello from a warm cache vs runc run of a static hello ({ru
 print(f"  cvmctl run (verify key, blob check, measure, deploy, run)  {c:8.2f} ms")
 print(f"  peer: runc run (minimal bundle)                           {r:8.2f} ms")
 print(f"  runc / cvmctl: {r / c:.1f}x")
+print(f"  breakdown: run --verify=none {median(times['nosig']):.2f} ms, cvmctl version "
+      f"{median(times['version']):.2f} ms, /bin/true {median(times['true']):.2f} ms")
 PY
 
 # The monitor's share: deploy time inside cvmctl run, from its debug log.
