@@ -14,7 +14,7 @@ struct cvm_error;
 enum {
     CVMCTL_EXIT_OK = 0,
     CVMCTL_EXIT_FAILED = 125,
-    CVMCTL_EXIT_CANNOT_EXEC = 126,
+    CVMCTL_EXIT_CANNOT_EXEC = 126, /* reserved, as docker uses them; not returned yet */
     CVMCTL_EXIT_NOT_FOUND = 127,
 };
 
@@ -66,7 +66,7 @@ int cvmctl_is_help(const char *arg);
 
 /* "cvmctl: error: <message>" on stderr. */
 void cvmctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Reports err and returns CVMCTL_EXIT_FAILED, or the exit code its class maps to. */
+/* Reports err and returns CVMCTL_EXIT_FAILED (every error class: specs/cli.md §1). */
 int cvmctl_fail(const struct cvm_error *err);
 /* Misuse: one precise line plus the pointer to --help; returns 125. */
 int cvmctl_misuse(const struct cvmctl_command *cmd, const char *fmt, ...)
