@@ -2,6 +2,7 @@
 #ifndef CVM_BASE_SHA256_H
 #define CVM_BASE_SHA256_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,5 +17,12 @@ void cvm_hasher_update(struct cvm_hasher *h, const void *data, size_t len);
 /* Finishes the digest into out; the hasher may then be freed or reused from the start. */
 void cvm_hasher_final_bytes(struct cvm_hasher *h, uint8_t out[CVM_SHA256_LEN]);
 void cvm_hasher_free(struct cvm_hasher *h);
+
+/*
+ * For tests: true makes every hasher use the portable C code even where the CPU has SHA
+ * instructions; false restores the choice by CPU. Returns the code now in use: "portable",
+ * "x86-sha" (Intel SHA extensions) or "arm-sha2" (Armv8 SHA2 instructions).
+ */
+const char *cvm_sha256_force_portable(bool portable);
 
 #endif

@@ -1,21 +1,18 @@
 /* cosign-compatible key files, simple signing payloads and ECDSA P-256 signatures, through
  * libcrypto's EVP and decoder interfaces. Keys are checked for algorithm and curve on load, so
  * signing and verifying never meet a key cosign would not accept. */
-/* The fast P-256 verify path below uses libcrypto's low-level EC functions. */
+/* libcrypto is opened on first use (crypto-lib.h): every call goes through its sym_ pointers,
+ * and every entry point that needs it loads it first. The fast P-256 verify path below uses
+ * libcrypto's low-level EC functions. */
 #define OPENSSL_SUPPRESS_DEPRECATED
+#include "crypto-lib.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
 #include <openssl/core_names.h>
-#include <openssl/decoder.h>
-#include <openssl/ec.h>
-#include <openssl/ecdsa.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
 #include <openssl/obj_mac.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -149,16 +146,16 @@ static int pem_structure(const char *label, const char **ret_structure, const ch
 /* Rejects every key but ECDSA P-256, naming what was found. */
 static int check_p256(EVP_PKEY *pkey, const char *display, struct cvm_error **err)
 {
-    if (!EVP_PKEY_is_a(pkey, "EC")) {
-        const char *type = EVP_PKEY_get0_type_name(pkey);
+    if (!sym_EVP_PKEY_is_a(pkey, "EC")) {
+        const char *type = sym_EVP_PKEY_get0_type_name(pkey);
         return cvm_error_set(err, CVM_E_UNSUPPORTED,
                              "key '%s': unsupported key type %s (cosign keys are ECDSA P-256)",
                              display, type ? type : "(unknown)");
     }
     char group[80] = "";
     size_t glen = 0;
-    if (!EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
-                                        &glen))
+    if (!sym_EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+                                            &glen))
         snprintf(group, sizeof(group), "(explicit parameters)");
     if (strcmp(group, "prime256v1") != 0)
         return cvm_error_set(err, CVM_E_UNSUPPORTED,
@@ -171,12 +168,12 @@ static int key_fingerprint(EVP_PKEY *pkey, const char *display, char out[CVM_SIG
                            struct cvm_error **err)
 {
     unsigned char *der = NULL;
-    int n = i2d_PUBKEY(pkey, &der);
+    int n = sym_i2d_PUBKEY(pkey, &der);
     if (n <= 0)
         return cvm_error_set(err, CVM_E_FORMAT, "key '%s': cannot encode the public key", display);
     struct cvm_digest d;
     cvm_digest_of(der, (size_t)n, &d);
-    OPENSSL_free(der);
+    sym_OPENSSL_free(der);
     cvm_digest_format(&d, out);
     return 0;
 }
@@ -186,24 +183,24 @@ static int key_fingerprint(EVP_PKEY *pkey, const char *display, char out[CVM_SIG
 static int pem_first_block(const void *pem, size_t len, char **ret_label, char **ret_header,
                            unsigned char **ret_der, long *ret_der_len)
 {
-    BIO *bio = BIO_new_mem_buf(pem, (int)len);
+    BIO *bio = sym_BIO_new_mem_buf(pem, (int)len);
     if (!bio)
         return -1;
     for (;;) {
         char *label = NULL, *header = NULL;
         unsigned char *der = NULL;
         long der_len = 0;
-        if (PEM_read_bio(bio, &label, &header, &der, &der_len) != 1) {
-            BIO_free(bio);
+        if (sym_PEM_read_bio(bio, &label, &header, &der, &der_len) != 1) {
+            sym_BIO_free(bio);
             return -1;
         }
         if (strcmp(label, "EC PARAMETERS") == 0) {
-            OPENSSL_free(label);
-            OPENSSL_free(header);
-            OPENSSL_free(der);
+            sym_OPENSSL_free(label);
+            sym_OPENSSL_free(header);
+            sym_OPENSSL_free(der);
             continue;
         }
-        BIO_free(bio);
+        sym_BIO_free(bio);
         *ret_label = label;
         *ret_header = header;
         *ret_der = der;
@@ -241,19 +238,19 @@ static int key_decode(const char *label, const char *header, const unsigned char
     EVP_PKEY *pkey = NULL;
     int selection = want_private ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY;
     OSSL_DECODER_CTX *dctx =
-        OSSL_DECODER_CTX_new_for_pkey(&pkey, "DER", structure, type, selection, NULL, NULL);
+        sym_OSSL_DECODER_CTX_new_for_pkey(&pkey, "DER", structure, type, selection, NULL, NULL);
     const unsigned char *p = der;
     size_t left = (size_t)der_len;
-    int ok = dctx && OSSL_DECODER_from_data(dctx, &p, &left) == 1 && pkey && left == 0;
-    OSSL_DECODER_CTX_free(dctx);
+    int ok = dctx && sym_OSSL_DECODER_from_data(dctx, &p, &left) == 1 && pkey && left == 0;
+    sym_OSSL_DECODER_CTX_free(dctx);
     if (!ok) {
-        EVP_PKEY_free(pkey);
+        sym_EVP_PKEY_free(pkey);
         return cvm_error_set(err, CVM_E_FORMAT, "key '%s': cannot decode the '%s' PEM block",
                              display, label);
     }
     int r = check_p256(pkey, display, err);
     if (r < 0) {
-        EVP_PKEY_free(pkey);
+        sym_EVP_PKEY_free(pkey);
         return r;
     }
     *ret = pkey;
@@ -269,7 +266,7 @@ static int key_from_pem(const void *pem, size_t len, const char *display, bool w
     if (len > CVM_SIGN_KEY_FILE_MAX)
         return cvm_error_set(err, CVM_E_LIMIT, "key '%s': %zu bytes, over the limit of %d", display,
                              len, CVM_SIGN_KEY_FILE_MAX);
-    ERR_set_mark();
+    sym_ERR_set_mark();
     char *label = NULL, *header = NULL;
     unsigned char *der = NULL;
     long der_len = 0;
@@ -278,11 +275,11 @@ static int key_from_pem(const void *pem, size_t len, const char *display, bool w
         r = cvm_error_set(err, CVM_E_FORMAT, "key '%s': not a PEM file", display);
     else
         r = key_decode(label, header, der, der_len, display, want_private, ret, err);
-    OPENSSL_free(label);
-    OPENSSL_free(header);
+    sym_OPENSSL_free(label);
+    sym_OPENSSL_free(header);
     if (der)
-        OPENSSL_clear_free(der, (size_t)der_len);
-    ERR_pop_to_mark();
+        sym_OPENSSL_clear_free(der, (size_t)der_len);
+    sym_ERR_pop_to_mark();
     return r;
 }
 
@@ -299,7 +296,7 @@ static int key_file_read(const char *path, struct cvm_buf *b, struct cvm_error *
 static void key_file_release(struct cvm_buf *b)
 {
     if (b->data)
-        OPENSSL_cleanse(b->data, b->len);
+        sym_OPENSSL_cleanse(b->data, b->len);
     cvm_buf_release(b);
 }
 
@@ -316,13 +313,16 @@ static int key_file_load(const char *path, bool want_private, EVP_PKEY **ret,
 
 int cvm_signing_key_load(const char *path, struct cvm_signing_key **ret, struct cvm_error **err)
 {
+    int r = cvm_crypto_lib_load(err);
+    if (r < 0)
+        return r;
     EVP_PKEY *pkey = NULL;
-    int r = key_file_load(path, true, &pkey, err);
+    r = key_file_load(path, true, &pkey, err);
     if (r < 0)
         return r;
     struct cvm_signing_key *k = calloc(1, sizeof(*k));
     if (!k) {
-        EVP_PKEY_free(pkey);
+        sym_EVP_PKEY_free(pkey);
         return cvm_error_set_errno(err, ENOMEM, "cannot load key '%s'", path);
     }
     k->pkey = pkey;
@@ -339,7 +339,8 @@ void cvm_signing_key_free(struct cvm_signing_key *k)
 {
     if (!k)
         return;
-    EVP_PKEY_free(k->pkey);
+    /* A key exists only once libcrypto is loaded. */
+    sym_EVP_PKEY_free(k->pkey);
     free(k);
 }
 
@@ -355,7 +356,7 @@ static int verify_key_new(EVP_PKEY *pkey, const char *display, struct cvm_verify
 {
     struct cvm_verify_key *k = calloc(1, sizeof(*k));
     if (!k) {
-        EVP_PKEY_free(pkey);
+        sym_EVP_PKEY_free(pkey);
         return cvm_error_set_errno(err, ENOMEM, "cannot load key '%s'", display);
     }
     k->pkey = pkey;
@@ -384,7 +385,7 @@ static struct cvm_verify_key *p256_fast_key(const void *pem, size_t len)
 {
     if (len == 0 || len > CVM_SIGN_KEY_FILE_MAX)
         return NULL;
-    ERR_set_mark();
+    sym_ERR_set_mark();
     char *label = NULL, *header = NULL;
     unsigned char *der = NULL;
     long der_len = 0;
@@ -393,26 +394,29 @@ static struct cvm_verify_key *p256_fast_key(const void *pem, size_t len)
     if (pem_first_block(pem, len, &label, &header, &der, &der_len) == 0 &&
         strcmp(label, "PUBLIC KEY") == 0 && (!header || !header[0]) && der_len == P256_SPKI_LEN &&
         memcmp(der, p256_spki_prefix, sizeof(p256_spki_prefix)) == 0 &&
-        (ec = EC_KEY_new_by_curve_name(NID_X9_62_prime256v1)) &&
-        EC_KEY_oct2key(ec, der + sizeof(p256_spki_prefix), 65, NULL) == 1 &&
+        (ec = sym_EC_KEY_new_by_curve_name(NID_X9_62_prime256v1)) &&
+        sym_EC_KEY_oct2key(ec, der + sizeof(p256_spki_prefix), 65, NULL) == 1 &&
         (k = calloc(1, sizeof(*k)))) {
         struct cvm_digest d;
         cvm_digest_of(der, (size_t)der_len, &d);
         cvm_digest_format(&d, k->fingerprint);
         k->ec = cvm_steal_ptr(&ec);
     }
-    EC_KEY_free(ec);
-    OPENSSL_free(label);
-    OPENSSL_free(header);
-    OPENSSL_free(der);
-    ERR_pop_to_mark();
+    sym_EC_KEY_free(ec);
+    sym_OPENSSL_free(label);
+    sym_OPENSSL_free(header);
+    sym_OPENSSL_free(der);
+    sym_ERR_pop_to_mark();
     return k;
 }
 
 int cvm_verify_key_load(const char *path, struct cvm_verify_key **ret, struct cvm_error **err)
 {
+    int r = cvm_crypto_lib_load(err);
+    if (r < 0)
+        return r;
     struct cvm_buf b;
-    int r = key_file_read(path, &b, err);
+    r = key_file_read(path, &b, err);
     struct cvm_verify_key *k = r == 0 ? p256_fast_key(b.data, b.len) : NULL;
     EVP_PKEY *pkey = NULL;
     if (r == 0 && !k)
@@ -430,13 +434,16 @@ int cvm_verify_key_load(const char *path, struct cvm_verify_key **ret, struct cv
 int cvm_verify_key_from_pem(const void *pem, size_t len, const char *display,
                             struct cvm_verify_key **ret, struct cvm_error **err)
 {
+    int r = cvm_crypto_lib_load(err);
+    if (r < 0)
+        return r;
     struct cvm_verify_key *k = p256_fast_key(pem, len);
     if (k) {
         *ret = k;
         return 0;
     }
     EVP_PKEY *pkey = NULL;
-    int r = key_from_pem(pem, len, display, false, &pkey, err);
+    r = key_from_pem(pem, len, display, false, &pkey, err);
     if (r < 0)
         return r;
     return verify_key_new(pkey, display, ret, err);
@@ -446,8 +453,9 @@ void cvm_verify_key_free(struct cvm_verify_key *k)
 {
     if (!k)
         return;
-    EVP_PKEY_free(k->pkey);
-    EC_KEY_free(k->ec);
+    /* A key exists only once libcrypto is loaded. */
+    sym_EVP_PKEY_free(k->pkey);
+    sym_EC_KEY_free(k->ec);
     free(k);
 }
 
@@ -505,11 +513,12 @@ static void sync_parent(const char *path)
 static int pem_encode(EVP_PKEY *pkey, bool private_part, BIO **ret, struct cvm_error **err)
 {
     /* Secure memory: the buffer is cleared when the BIO is freed. */
-    BIO *bio = BIO_new(private_part ? BIO_s_secmem() : BIO_s_mem());
-    int ok = bio && (private_part ? PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL)
-                                  : PEM_write_bio_PUBKEY(bio, pkey));
+    BIO *bio = sym_BIO_new(private_part ? sym_BIO_s_secmem() : sym_BIO_s_mem());
+    int ok =
+        bio && (private_part ? sym_PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL)
+                             : sym_PEM_write_bio_PUBKEY(bio, pkey));
     if (!ok) {
-        BIO_free(bio);
+        sym_BIO_free(bio);
         return cvm_error_set(err, CVM_E_SYSTEM, "cannot encode the new key as PEM");
     }
     *ret = bio;
@@ -518,33 +527,36 @@ static int pem_encode(EVP_PKEY *pkey, bool private_part, BIO **ret, struct cvm_e
 
 static int key_generate_files(const char *key_path, const char *pub_path, struct cvm_error **err)
 {
-    EVP_PKEY *pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    EVP_PKEY *pkey = sym_EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     if (!pkey)
         return cvm_error_set(err, CVM_E_SYSTEM, "cannot generate an ECDSA P-256 key");
     BIO *priv = NULL, *pub = NULL;
     int r = pem_encode(pkey, true, &priv, err);
     if (r == 0)
         r = pem_encode(pkey, false, &pub, err);
-    EVP_PKEY_free(pkey);
+    sym_EVP_PKEY_free(pkey);
     if (r == 0) {
         char *data = NULL;
-        long n = BIO_get_mem_data(priv, &data);
+        long n = sym_BIO_get_mem_data(priv, &data);
         r = write_new_file(key_path, 0600, data, (size_t)n, err);
     }
     if (r == 0) {
         char *data = NULL;
-        long n = BIO_get_mem_data(pub, &data);
+        long n = sym_BIO_get_mem_data(pub, &data);
         r = write_new_file(pub_path, 0644, data, (size_t)n, err);
         if (r < 0)
             unlink(key_path);
     }
-    BIO_free(priv);
-    BIO_free(pub);
+    sym_BIO_free(priv);
+    sym_BIO_free(pub);
     return r;
 }
 
 int cvm_key_generate(const char *prefix, struct cvm_error **err)
 {
+    int r = cvm_crypto_lib_load(err);
+    if (r < 0)
+        return r;
     CVM_AUTOFREE char *key_path = NULL;
     CVM_AUTOFREE char *pub_path = NULL;
     if (asprintf(&key_path, "%s.key", prefix) < 0 || asprintf(&pub_path, "%s.pub", prefix) < 0)
@@ -560,9 +572,9 @@ int cvm_key_generate(const char *prefix, struct cvm_error **err)
         if (errno != ENOENT)
             return cvm_error_set_errno(err, errno, "cannot create '%s'", paths[i]);
     }
-    ERR_set_mark();
-    int r = key_generate_files(key_path, pub_path, err);
-    ERR_pop_to_mark();
+    sym_ERR_set_mark();
+    r = key_generate_files(key_path, pub_path, err);
+    sym_ERR_pop_to_mark();
     if (r == 0)
         sync_parent(key_path);
     return r;
@@ -791,18 +803,22 @@ int cvm_simple_signing_parse(const void *payload, size_t len, char **ret_referen
 int cvm_sign_payload(const struct cvm_signing_key *k, const void *payload, size_t len,
                      char **ret_b64, struct cvm_error **err)
 {
+    int r = cvm_crypto_lib_load(err);
+    if (r < 0)
+        return r;
     if (!payload)
         payload = "";
-    ERR_set_mark();
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    sym_ERR_set_mark();
+    EVP_MD_CTX *ctx = sym_EVP_MD_CTX_new();
     unsigned char *sig = NULL;
     size_t sig_len = 0;
-    int ok = ctx && EVP_DigestSignInit_ex(ctx, NULL, "SHA256", NULL, NULL, k->pkey, NULL) == 1 &&
-             EVP_DigestSign(ctx, NULL, &sig_len, payload, len) == 1 &&
+    int ok = ctx &&
+             sym_EVP_DigestSignInit_ex(ctx, NULL, "SHA256", NULL, NULL, k->pkey, NULL) == 1 &&
+             sym_EVP_DigestSign(ctx, NULL, &sig_len, payload, len) == 1 &&
              (sig = malloc(sig_len)) != NULL &&
-             EVP_DigestSign(ctx, sig, &sig_len, payload, len) == 1;
-    EVP_MD_CTX_free(ctx);
-    ERR_pop_to_mark();
+             sym_EVP_DigestSign(ctx, sig, &sig_len, payload, len) == 1;
+    sym_EVP_MD_CTX_free(ctx);
+    sym_ERR_pop_to_mark();
     char *b64 = ok ? cvm_sign_base64_encode(sig, sig_len) : NULL;
     free(sig);
     if (!b64)
@@ -814,6 +830,9 @@ int cvm_sign_payload(const struct cvm_signing_key *k, const void *payload, size_
 int cvm_verify_payload(const struct cvm_verify_key *k, const void *payload, size_t len,
                        const char *b64, struct cvm_error **err)
 {
+    int r = cvm_crypto_lib_load(err);
+    if (r < 0)
+        return r;
     size_t b64_len = strnlen(b64, CVM_SIGN_B64_MAX + 1);
     if (b64_len > CVM_SIGN_B64_MAX)
         return cvm_error_set(err, CVM_E_LIMIT, "signature is over the limit of %d characters",
@@ -822,27 +841,28 @@ int cvm_verify_payload(const struct cvm_verify_key *k, const void *payload, size
         return cvm_error_set(err, CVM_E_FORMAT, "signature is empty");
     struct cvm_buf sig;
     cvm_buf_init(&sig, CVM_SIGN_B64_MAX);
-    int r = cvm_sign_base64_decode(b64, b64_len, "signature", &sig, err);
+    r = cvm_sign_base64_decode(b64, b64_len, "signature", &sig, err);
     if (r < 0) {
         cvm_buf_release(&sig);
         return r;
     }
     if (!payload)
         payload = "";
-    ERR_set_mark();
+    sym_ERR_set_mark();
     int ok;
     if (k->ec) {
         uint8_t h[CVM_SHA256_LEN];
         cvm_sha256(payload, len, h);
-        ok =
-            sig.len <= INT_MAX && ECDSA_verify(0, h, sizeof(h), sig.data, (int)sig.len, k->ec) == 1;
+        ok = sig.len <= INT_MAX &&
+             sym_ECDSA_verify(0, h, sizeof(h), sig.data, (int)sig.len, k->ec) == 1;
     } else {
-        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-        ok = ctx && EVP_DigestVerifyInit_ex(ctx, NULL, "SHA256", NULL, NULL, k->pkey, NULL) == 1 &&
-             EVP_DigestVerify(ctx, sig.data, sig.len, payload, len) == 1;
-        EVP_MD_CTX_free(ctx);
+        EVP_MD_CTX *ctx = sym_EVP_MD_CTX_new();
+        ok = ctx &&
+             sym_EVP_DigestVerifyInit_ex(ctx, NULL, "SHA256", NULL, NULL, k->pkey, NULL) == 1 &&
+             sym_EVP_DigestVerify(ctx, sig.data, sig.len, payload, len) == 1;
+        sym_EVP_MD_CTX_free(ctx);
     }
-    ERR_pop_to_mark();
+    sym_ERR_pop_to_mark();
     cvm_buf_release(&sig);
     if (!ok)
         return cvm_error_set(err, CVM_E_SIGNATURE, "signature does not verify with key %s",
