@@ -46,9 +46,12 @@ struct registry_call {
     const char *method;
     const char *path;
     const char *scope; /* the token scope it needs, or NULL for none */
-    /* Sent instead of the registry's own credentials, and a 401 is returned, not answered
-     * (the token server's request). */
+    /* The token server's request brings its own credentials (authorization, or none when
+     * NULL): the registry's are not sent, and a 401 is returned, not answered. */
+    bool own_authorization;
     const char *authorization;
+    /* A 401 is returned, not answered with a new token (a mount the token may not cover). */
+    bool no_renewal;
     const char *const *headers;
     const struct cvm_http_body *body;
     struct cvm_http_sink *sink;

@@ -97,11 +97,16 @@ static int upload_start(struct push *ps, const char *dstr, bool mount, char **re
                          from ? from : "") < 0
               : asprintf(&path, "/v2/%s/blobs/uploads/", ps->path) < 0)
         return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
-    struct registry_call c = {.method = "POST", .path = path, .scope = ps->scope};
+    /* A mount the token does not cover (no pull on the source repository) is no error: the
+     * blob is uploaded instead. */
+    struct registry_call c = {
+        .method = "POST", .path = path, .scope = ps->scope, .no_renewal = mount};
     struct cvm_http_response resp = {0};
     int res = registry_call(ps->r, &c, &resp, err);
     if (res == 0 && mount && resp.status == 201)
         res = 1;
+    else if (res == 0 && mount && (resp.status == 401 || resp.status == 403))
+        res = 0;
     else if (res == 0 && resp.status == 202 && resp.location)
         *ret_location = cvm_steal_ptr(&resp.location);
     else if (res == 0)

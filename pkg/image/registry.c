@@ -282,17 +282,25 @@ static int fetch_token(struct cvm_registry *r, const char *scope, struct cvm_err
     cvm_buf_init(&body, CVM_REGISTRY_SMALL_MAX);
     struct cvm_http_sink sink = {.buf = &body, .fd = -1};
     /* Anonymous when we have no credentials: the server may grant pulls. */
-    struct registry_call c = {
-        .method = "GET", .path = url, .authorization = found ? r->basic : NULL, .sink = &sink};
+    struct registry_call c = {.method = "GET",
+                              .path = url,
+                              .own_authorization = true,
+                              .authorization = found ? r->basic : NULL,
+                              .sink = &sink};
     struct cvm_http_response resp = {0};
     res = registry_call(r, &c, &resp, err);
     if (res == 0 && (resp.status == 401 || resp.status == 403)) {
-        res = cvm_error_set(err, CVM_E_USAGE,
-                            found ? "registry '%s' refused the credentials from %s for user "
-                                    "'%s' (token server: HTTP %ld)"
-                                  : "registry '%s' requires a login%s%s (token server: HTTP %ld)",
-                            r->domain, found ? r->credential.source : ": run 'cvmctl login ",
-                            found ? r->credential.username : r->domain, resp.status);
+        if (found)
+            res =
+                cvm_error_set(err, CVM_E_USAGE,
+                              "registry '%s' refused the credentials from %s for user '%s' "
+                              "(token server: HTTP %ld)",
+                              r->domain, r->credential.source, r->credential.username, resp.status);
+        else
+            res = cvm_error_set(err, CVM_E_USAGE,
+                                "registry '%s' requires a login: run 'cvmctl login %s' (token "
+                                "server: HTTP %ld)",
+                                r->domain, r->domain, resp.status);
     } else if (res == 0 && (resp.status < 200 || resp.status > 299)) {
         res = cvm_error_set(err, CVM_E_NET, "token server '%s': HTTP %ld", realm, resp.status);
     }
@@ -436,22 +444,27 @@ int registry_call(struct cvm_registry *r, const struct registry_call *c,
     CVM_AUTOFREE char *url = NULL;
     if (c->path[0] == '/' ? asprintf(&url, "%s%s", r->base, c->path) < 0 : !(url = strdup(c->path)))
         return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
+    /* Credentials go only where they belong: the registry's own to the registry's origin
+     * (upload locations are URLs the registry chooses), a given one to the URL it was given
+     * for; never past a redirect to another origin. */
     bool authenticated = false, same_origin = true;
+    bool trusted = c->own_authorization || cvm_http_same_origin(r->base, url);
     int redirects = 0;
     /* The credential the authentication of this request produced, used for its retries. */
     CVM_AUTOFREE char *fresh = NULL;
     for (int attempt = 1;;) {
         if (c->sink && c->sink->buf)
             c->sink->buf->len = 0;
+        bool send = same_origin && trusted;
         CVM_AUTOFREE char *ours =
-            same_origin && !c->authorization && !fresh ? registry_authorization(r, c->scope) : NULL;
+            send && !c->own_authorization && !fresh ? registry_authorization(r, c->scope) : NULL;
         struct cvm_http_request req = {
             .method = c->method,
             .url = url,
-            .authorization = !same_origin       ? NULL
-                             : c->authorization ? c->authorization
-                             : fresh            ? fresh
-                                                : ours,
+            .authorization = !send                  ? NULL
+                             : c->own_authorization ? c->authorization
+                             : fresh                ? fresh
+                                                    : ours,
             .headers = c->headers,
             .body = c->body,
             .sink = c->sink,
@@ -474,7 +487,8 @@ int registry_call(struct cvm_registry *r, const struct registry_call *c,
             cvm_error_free(e);
             continue;
         }
-        if (resp->status == 401 && same_origin && !authenticated && !c->authorization) {
+        if (resp->status == 401 && send && !authenticated && !c->own_authorization &&
+            !c->no_renewal) {
             authenticated = true;
             res = registry_authenticate(r, c->scope, fresh ? fresh : ours, resp, &fresh, err);
             cvm_http_response_release(resp);

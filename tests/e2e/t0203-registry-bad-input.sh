@@ -178,4 +178,25 @@ expect "... it verifies" 0 "$(verified rev/dir)
 " "" -- "$CVMCTL" verify --key "$TMP/k.pub" "$PR/rev/dir:1"
 expect "... and has the built measurement" 0 "$measurement
 " "" -- "$CVMCTL" measure "$PR/rev/dir:1"
+# ---- credentials stay with their origin; a refused token server ends the request ---------------
+export CVMCTL_ROOT="$TMP/root"
+odd_start upload-elsewhere
+"$CVMCTL" push -q --creds u:pw hello "$ODD/team/hello:1" >/dev/null 2>"$TMP/err"
+check "an upload Location on another origin: the push fails" test "$?" = 125
+check "... with one line naming the blob and the 400" grep -qx "cvmctl: error: push '$ODD/team/hello:1': blob sha256:[0-9a-f]\{64\}: upload: HTTP 400" "$TMP/err"
+check "... and the other origin never saw the credentials" sh -c "grep -q '^PUT /upload/elsewhere -\$' '$ODD_LOG' && ! grep -v ' -\$' '$ODD_LOG'"
+odd_start deny-all
+expect "a token server that refuses everyone: one line, no loop" 125 "" "cvmctl: error: pull '$ODD/team/hello:1': registry '$ODD' requires a login: run 'cvmctl login $ODD' (token server: HTTP 401)
+" -- env CVMCTL_ROOT="$TMP/odd" "$CVMCTL" pull -q "$ODD/team/hello:1"
+
+# A push from one repository of a token registry to another: the token covers no pull of the
+# source, so the mount is refused and the blobs are uploaded.
+registry_start token
+creds=$REGISTRY_USER:$REGISTRY_PASS
+"$CVMCTL" push -q --creds "$creds" hello "$REGISTRY/team/a:1" >/dev/null
+"$CVMCTL" --root "$TMP/mount" pull -q --creds "$creds" "$REGISTRY/team/a:1" >/dev/null
+expect "push between repositories of a token registry" 0 "$digest
+" "" -- "$CVMCTL" --root "$TMP/mount" push -q --creds "$creds" "$REGISTRY/team/a:1" "$REGISTRY/team/b:1"
+check "... which then has the image" test \
+    "sha256:$(skopeo inspect --raw --tls-verify=false --creds "$creds" "docker://$REGISTRY/team/b:1" | sha256sum | cut -d' ' -f1)" = "$digest"
 finish

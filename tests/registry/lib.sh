@@ -210,3 +210,18 @@ registry_stop_all() {
     : >"$_registry_pids"
     return 0
 }
+
+# odd_start MODE: tests/registry/odd-registry.py in MODE (deny-all, upload-elsewhere). Sets ODD
+# (host:port) and ODD_LOG (what its second port was sent).
+odd_start() {
+    _registry_n=$((_registry_n + 1))
+    _dir=$TMP/odd-$_registry_n
+    mkdir -p "$_dir"
+    ODD_LOG=$_dir/elsewhere.log
+    : >"$ODD_LOG"
+    _registry_run "$_dir/stderr" /usr/bin/python3 "$REGISTRY_LIB_DIR/odd-registry.py" \
+        --mode "$1" --port-file "$_dir/port" --log "$ODD_LOG"
+    _registry_wait_file "$_dir/port" "$_registry_pid" odd-registry.py "$_dir/stderr"
+    ODD=127.0.0.1:$(cat "$_dir/port")
+    export ODD ODD_LOG
+}
