@@ -235,15 +235,22 @@ static int start_instance(int fd, const char *id, struct cvm_error **err)
         return cvm_error_set_errno(err, errno, "instance '%s': its monitor is not waiting", id);
     if (write(w, "1", 1) != 1)
         return cvm_error_set_errno(err, errno, "instance '%s': cannot write the start FIFO", id);
-    /* POLLERR on a FIFO's writer: no reader is left, the monitor has recorded the start. */
+    /* POLLERR on a FIFO's writer: no reader is left. The monitor closes its end once it has
+     * recorded the start, but also when it dies: the state says which. */
     struct pollfd p = {.fd = w, .events = 0};
     int n;
     while ((n = poll(&p, 1, STOP_WAIT_MS)) < 0 && errno == EINTR)
         ;
+    if (n < 0)
+        return cvm_error_set_errno(err, errno, "instance '%s': cannot wait for its monitor", id);
     if (n == 0)
         return cvm_error_set(err, CVM_E_SYSTEM, "instance '%s': its monitor did not start in %d s",
                              id, STOP_WAIT_MS / 1000);
-    return 0;
+    r = cvm_instance_read(fd, id, &st, err);
+    if (r == 0 && st.status != CVM_INSTANCE_RUNNING)
+        r = cvm_error_set(err, CVM_E_SYSTEM, "instance '%s': its monitor ended before it started",
+                          id);
+    return r;
 }
 
 /* Sends sig to the instance's monitor and, for a signal that stops it, waits until it is gone.

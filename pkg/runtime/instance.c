@@ -114,7 +114,9 @@ static int replace_file(int fd, const char *name, const char *text, struct cvm_e
         return cvm_error_set_errno(err, errno, "cannot write '%s'", tmp);
     size_t len = strlen(text);
     ssize_t w = write(out, text, len);
-    if (w != (ssize_t)len || renameat(fd, tmp, fd, name) < 0) {
+    /* Synced before the rename: a crash leaves the old state or the new one, never an empty
+     * file that would make the instance impossible to read or delete. */
+    if (w != (ssize_t)len || fsync(out) < 0 || renameat(fd, tmp, fd, name) < 0) {
         int e = w < 0 || w == (ssize_t)len ? errno : ENOSPC;
         unlinkat(fd, tmp, 0);
         return cvm_error_set_errno(err, e, "cannot write '%s'", name);

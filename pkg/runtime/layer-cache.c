@@ -136,11 +136,18 @@ static int store_entry(int dirfd, const char *hex, const uint8_t *data, size_t l
         (mkdirat(dirfd, CVM_LAYER_CACHE_DIR, 0755) < 0 && errno != EEXIST))
         return -1;
     char tmp[128];
-    snprintf(tmp, sizeof(tmp), CACHE_PARENT "/" TMP_PREFIX "%d-%u-%.16s", (int)getpid(),
-             __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED), hex);
     char name[sizeof(CVM_LAYER_CACHE_DIR) + CVM_DIGEST_HEX_LEN + 1];
     snprintf(name, sizeof(name), CVM_LAYER_CACHE_DIR "/%s", hex);
-    int fd = openat(dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+    /* A crashed fill leaves its temporary file, and a process in a new pid namespace gets the
+     * same pid every time: a name that is taken is skipped, not an error. */
+    int fd = -1;
+    for (int tries = 0; fd < 0 && tries < 64; tries++) {
+        snprintf(tmp, sizeof(tmp), CACHE_PARENT "/" TMP_PREFIX "%d-%u-%.16s", (int)getpid(),
+                 __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED), hex);
+        fd = openat(dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0 && errno != EEXIST)
+            return -1;
+    }
     if (fd < 0)
         return -1;
     *ret_what = "write";
