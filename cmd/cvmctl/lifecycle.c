@@ -56,10 +56,10 @@ static _Noreturn void monitor_finish(int status, const char *why)
     CVM_AUTO(cvm_error_free) struct cvm_error *err = NULL;
     if (mon.st.status == CVM_INSTANCE_CREATING) {
         /* Nothing to keep: the create command reports why. */
-        cvm_instance_remove(mon.dirfd, mon.st.id, NULL);
+        cvm_instance_remove(mon.dirfd, mon.st.id, mon.fd, NULL);
         tell_creator(status, why);
     } else if (mon.st.auto_remove) {
-        cvm_instance_remove(mon.dirfd, mon.st.id, NULL);
+        cvm_instance_remove(mon.dirfd, mon.st.id, mon.fd, NULL);
     } else {
         mon.st.status = CVM_INSTANCE_STOPPED;
         mon.st.has_exit_code = true;
@@ -283,7 +283,7 @@ static int signal_instance(struct target *t, int sig, struct cvm_error **err)
         return r;
     /* SIGKILL left the monitor no chance to record its end: what it died of is known here. */
     if (auto_remove)
-        return cvm_instance_remove(t->dirfd, id, err);
+        return cvm_instance_remove(t->dirfd, id, t->fd, err);
     t->st.has_exit_code = true;
     t->st.exit_code = 128 + SIGKILL;
     return cvm_instance_write(t->fd, &t->st, err);
@@ -317,7 +317,7 @@ int cvmctl_launch(const struct cvmctl_launch *l)
     if (cvm_instance_write(fd, &mon.st, &err) < 0 || pipe2(sync, O_CLOEXEC) < 0) {
         if (!err)
             cvm_error_set_errno(&err, errno, "cannot make a pipe");
-        cvm_instance_remove(dirfd, id, NULL);
+        cvm_instance_remove(dirfd, id, fd, NULL);
         return cvmctl_fail(err);
     }
     fflush(stdout);
@@ -350,7 +350,7 @@ int cvmctl_launch(const struct cvmctl_launch *l)
     close(sync[0]);
     reply[got] = '\0';
     if (got == 0) {
-        cvm_instance_remove(dirfd, id, NULL);
+        cvm_instance_remove(dirfd, id, fd, NULL);
         cvmctl_error("instance '%s': its monitor ended before the instance was created", id);
         return CVMCTL_EXIT_FAILED;
     }
@@ -568,7 +568,7 @@ static int delete_run(int argc, char **argv)
             r = signal_instance(&t, SIGKILL, &err);
     }
     if (r == 0)
-        r = cvm_instance_remove(t.dirfd, id, &err);
+        r = cvm_instance_remove(t.dirfd, id, t.fd, &err);
     target_release(&t);
     return r < 0 ? cvmctl_fail(err) : CVMCTL_EXIT_OK;
 }

@@ -283,18 +283,34 @@ bool cvm_instance_monitor_alive(const struct cvm_instance_state *st)
            start == st->pid_start;
 }
 
-int cvm_instance_remove(int dir_fd, const char *id, struct cvm_error **err)
+int cvm_instance_remove(int dir_fd, const char *id, int fd, struct cvm_error **err)
 {
     if (!cvm_instance_id_valid(id))
         return cvm_error_set(err, CVM_E_NOTFOUND, "no instance '%.100s'", id);
-    int fd = openat(dir_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT)
-        return 0;
-    if (fd < 0)
-        return cvm_error_set_errno(err, errno, "cannot open the folder of instance '%s'", id);
-    DIR *dir = fdopendir(fd);
+    /* The folder is moved aside first and removed only if it is the one the caller judged:
+     * meanwhile an --rm monitor may have removed it and a new instance taken the name. */
+    static unsigned counter;
+    char tomb[CVM_INSTANCE_ID_MAX + 48];
+    snprintf(tomb, sizeof(tomb), ".rm-%d-%u-%s", (int)getpid(),
+             __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED), id);
+    struct stat want, got;
+    if (fstat(fd, &want) < 0)
+        return cvm_error_set_errno(err, errno, "cannot read the folder of instance '%s'", id);
+    if (renameat(dir_fd, id, dir_fd, tomb) < 0)
+        return errno == ENOENT ? 0
+                               : cvm_error_set_errno(
+                                     err, errno, "cannot remove the folder of instance '%s'", id);
+    if (fstatat(dir_fd, tomb, &got, AT_SYMLINK_NOFOLLOW) < 0 || got.st_dev != want.st_dev ||
+        got.st_ino != want.st_ino) {
+        renameat2(dir_fd, tomb, dir_fd, id, RENAME_NOREPLACE);
+        return cvm_error_set(err, CVM_E_CONFLICT,
+                             "instance '%s' was replaced while it was being removed", id);
+    }
+    int dup_fd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *dir = dup_fd < 0 ? NULL : fdopendir(dup_fd);
     if (!dir) {
-        close(fd);
+        if (dup_fd >= 0)
+            close(dup_fd);
         return cvm_error_set_errno(err, errno, "cannot read the folder of instance '%s'", id);
     }
     int r = 0;
@@ -305,7 +321,7 @@ int cvm_instance_remove(int dir_fd, const char *id, struct cvm_error **err)
             r = cvm_error_set_errno(err, errno, "cannot remove '%s' of instance '%s'", de->d_name,
                                     id);
     closedir(dir);
-    if (r == 0 && unlinkat(dir_fd, id, AT_REMOVEDIR) < 0 && errno != ENOENT)
+    if (r == 0 && unlinkat(dir_fd, tomb, AT_REMOVEDIR) < 0 && errno != ENOENT)
         r = cvm_error_set_errno(err, errno, "cannot remove the folder of instance '%s'", id);
     return r;
 }

@@ -72,8 +72,9 @@ int cvm_instance_read(int fd, const char *id, struct cvm_instance_state *ret,
 /* Whether the process st records is still the monitor that wrote it. */
 bool cvm_instance_monitor_alive(const struct cvm_instance_state *st);
 
-/* Removes an instance's folder with everything in it; a missing folder is not an error. */
-int cvm_instance_remove(int dir_fd, const char *id, struct cvm_error **err);
+/* Removes the instance's folder with everything in it, if the name id in dir_fd still is the
+ * folder open as fd (the one the caller judged); a missing folder is not an error. */
+int cvm_instance_remove(int dir_fd, const char *id, int fd, struct cvm_error **err);
 
 /* The ids of every instance, sorted; entries that are not instance folders are skipped. */
 int cvm_instance_list(int dir_fd, char ***ret_ids, size_t *ret_n, struct cvm_error **err);

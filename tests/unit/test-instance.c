@@ -267,11 +267,20 @@ static void list_remove(void)
     CHECK_STR(list[1], "m-1");
     CHECK_STR(list[2], "zeta");
     cvm_instance_list_free(list, n);
-    CHECK_INT(cvm_instance_remove(dir, "m-1", &err), 0);
+    int m1 = openat(dir, "m-1", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int zeta = openat(dir, "zeta", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    CHECK(m1 >= 0 && zeta >= 0);
+    /* A name that now holds another folder than the one judged is left alone. */
+    CHECK_INT(cvm_instance_remove(dir, "m-1", zeta, &err), -CVM_E_CONFLICT);
+    CHECK_STR(tap_take_error(&err), "instance 'm-1' was replaced while it was being removed");
+    CHECK_INT(faccessat(dir, "m-1/" CVM_INSTANCE_LOG, F_OK, AT_SYMLINK_NOFOLLOW), 0);
+    CHECK_INT(cvm_instance_remove(dir, "m-1", m1, &err), 0);
     CHECK(faccessat(dir, "m-1", F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT);
-    CHECK_INT(cvm_instance_remove(dir, "m-1", &err), 0); /* already gone: not an error */
-    CHECK_INT(cvm_instance_remove(dir, "../x", &err), -CVM_E_NOTFOUND);
+    CHECK_INT(cvm_instance_remove(dir, "m-1", m1, &err), 0); /* already gone: not an error */
+    CHECK_INT(cvm_instance_remove(dir, "../x", m1, &err), -CVM_E_NOTFOUND);
     CHECK_STR(tap_take_error(&err), "no instance '../x'");
+    close(m1);
+    close(zeta);
     CHECK_INT(cvm_instance_list(dir, &list, &n, &err), 0);
     CHECK_INT(n, 2);
     cvm_instance_list_free(list, n);
