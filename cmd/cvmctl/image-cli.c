@@ -87,19 +87,23 @@ int cvmctl_check_signature(struct cvm_store *s, const struct cvm_reference *ref,
         return cvm_error_set_errno(err, ENOMEM, "cannot allocate");
     CVM_AUTO(cvm_verify_key_free) struct cvm_verify_key *key = NULL;
     CVM_AUTO(cvm_policy_free) struct cvm_policy *policy = NULL;
+    CVM_AUTO(cvm_verify_memo_free)
+    struct cvm_verify_memo *memo = cvm_verify_memo_open(
+        s, CVM_VERIFY_MEMO_RECORD | (trust->use_memo ? CVM_VERIFY_MEMO_CONSULT : 0));
     int r;
     /* The key or policy file is the caller's input, not the image's: its errors stand alone. */
     if (trust->key_file) {
         char fp[CVM_SIGN_FINGERPRINT_SIZE];
         *ret_input_error = (r = cvm_verify_key_load(trust->key_file, &key, err)) < 0;
-        if (r == 0 && (r = cvm_image_verify_key(s, repo, &desc->digest, key, false, err)) == 0)
+        if (r == 0 &&
+            (r = cvm_image_verify_key(s, repo, &desc->digest, key, false, memo, err)) == 0)
             snprintf(how, 256, "signed by key %s", cvm_verify_key_fingerprint(key, fp));
         return r;
     }
     const char *scope = NULL;
     *ret_input_error = (r = load_policy(s, trust->policy_file, &policy, err)) < 0;
-    if (r == 0 &&
-        (r = cvm_image_verify_policy(s, policy, repo, ref->tag, &desc->digest, &scope, err)) == 0)
+    if (r == 0 && (r = cvm_image_verify_policy(s, policy, repo, ref->tag, &desc->digest, memo,
+                                               &scope, err)) == 0)
         snprintf(how, 256, "trust policy scope '%.200s' satisfied", scope);
     return r;
 }

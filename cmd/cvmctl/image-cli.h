@@ -20,6 +20,9 @@ int cvmctl_resolve(struct cvm_store *s, const char *text, struct cvm_reference *
 struct cvmctl_trust {
     const char *key_file;
     const char *policy_file;
+    /* Take a signature this store verified before as verified (run); every check records
+     * the signatures it verifies (verify-memo.h). */
+    bool use_memo;
 };
 
 /* Checks the signatures attached to the image ref resolved to desc; on success `how` (256

@@ -101,40 +101,22 @@ static int find_image(struct cvm_store *s, const struct cvm_reference *ref, stru
     return cvm_store_resolve(s, ref, ret, err);
 }
 
-static int mismatch(struct cvm_error **err, const char *what, const uint8_t *got,
-                    const struct cvm_digest *want)
-{
-    struct cvm_digest g;
-    memcpy(g.bytes, got, CVM_SHA256_LEN);
-    char a[CVM_DIGEST_STR_SIZE], b[CVM_DIGEST_STR_SIZE];
-    return cvm_error_set(err, CVM_E_DIGEST,
-                         "%s measures %s in memory, the signed config records %s: not started",
-                         what, cvm_digest_format(&g, a), cvm_digest_format(want, b));
-}
-
-/* What deploy placed against what the signed config records: each runtime, and, when the
- * image runs as built (no arguments or environment given), the whole deployment. */
+/* What deploy placed against what the signed config records: the placed runtimes and
+ * rootfs measured with the image's own spec (its args, env and heaps, whatever this run
+ * changed) must give every measurement the config records. */
 static int check_placed(const struct cvm_deployment *d, const struct cvm_image_bundle *b,
-                        const struct cvm_measurement *placed, bool as_built, struct cvm_error **err)
+                        struct cvm_error **err)
 {
-    const struct cvm_image_config *c = b->config;
-    for (size_t i = 0; i < cvm_deployment_vm_count(d) && i < c->n_vms; i++) {
-        const struct cvm_vm_info *vi = cvm_deployment_vm_info(d, i);
-        if (memcmp(vi->runtime_measurement, c->vms[i].runtime_measurement.bytes, CVM_SHA256_LEN) !=
-            0) {
-            char what[300];
-            snprintf(what, sizeof(what), "cVM '%s': its runtime", vi->name);
-            return mismatch(err, what, vi->runtime_measurement, &c->vms[i].runtime_measurement);
-        }
-    }
-    if (as_built && memcmp(placed->deployment, c->measurement.bytes, CVM_SHA256_LEN) != 0)
-        return mismatch(err, "the deployment", placed->deployment, &c->measurement);
-    return 0;
+    struct cvm_measurement as_built = {0};
+    int r = cvm_deployment_measure(d, &b->deployment->spec, &as_built, err);
+    if (r == 0)
+        r = cvm_image_bundle_check(b, &as_built, err);
+    cvm_measurement_release(&as_built);
+    return r;
 }
 
 /* The application's arguments and environment (the last cVM's) applied to a copy of spec. */
 struct run_spec {
-    bool heap_changed; /* --heap made the heaps differ from the image's */
     struct cvm_deploy_spec spec;
     struct cvm_vm_spec *vms;
     const char **argv, **env;
@@ -170,7 +152,7 @@ static int run_spec_make(const struct cvm_deploy_spec *image, const struct run_o
         app->envc = n_env;
     }
     rs->spec.vms = rs->vms;
-    rs->heap_changed = cvm_deploy_spec_set_heap_mode(&rs->spec, o->heap);
+    cvm_deploy_spec_set_heap_mode(&rs->spec, o->heap);
     return 0;
 }
 
@@ -276,7 +258,8 @@ static int run_prepare(struct run_ctx *c, struct cvm_error **err)
     if (r == 0 && o->verify)
         cvm_log(CVM_LOG_INFO, "'%s': %s", c->shown, how);
     if (r == 0)
-        r = cvm_image_bundle_load(c->s, &desc, CVM_BUNDLE_LAYER_CACHE, &c->b, err);
+        r = cvm_image_bundle_load(c->s, &desc, CVM_BUNDLE_LAYER_CACHE | CVM_BUNDLE_MEASURE_PLACED,
+                                  &c->b, err);
     if (r == 0)
         r = run_spec_make(&c->b->deployment->spec, o, c->args, c->n_args, &c->rs, err);
     if (r == 0)
@@ -284,10 +267,9 @@ static int run_prepare(struct run_ctx *c, struct cvm_error **err)
     if (r == 0)
         log_deploy_time(c->d);
     if (r == 0)
-        r = cvm_deployment_measure(c->d, &c->rs.spec, &c->placed, err);
+        r = check_placed(c->d, c->b, err);
     if (r == 0)
-        r = check_placed(c->d, c->b, &c->placed,
-                         c->n_args == 0 && o->n_env == 0 && !c->rs.heap_changed, err);
+        r = cvm_deployment_measure(c->d, &c->rs.spec, &c->placed, err);
     c->image = desc.digest;
     /* A blob that does not match explains any later failure: it outranks them all but a
      * signature that failed. */
@@ -355,7 +337,7 @@ static int launch_execute(void *data)
 
 static int run_main(const struct cvmctl_command *cmd, int argc, char **argv)
 {
-    struct run_ctx c = {.o = {.pull = PULL_MISSING, .verify = true}};
+    struct run_ctx c = {.o = {.pull = PULL_MISSING, .verify = true, .trust.use_memo = true}};
     cvmctl_registry_opts_init(&c.o.ro);
     c.o.detach = cmd == &cvmctl_cmd_create;
     int status = cvmctl_run_options_parse(cmd, argc, argv, &c.o);

@@ -18,6 +18,10 @@ void cvm_hasher_update(struct cvm_hasher *h, const void *data, size_t len);
 void cvm_hasher_final_bytes(struct cvm_hasher *h, uint8_t out[CVM_SHA256_LEN]);
 void cvm_hasher_free(struct cvm_hasher *h);
 
+/* HMAC-SHA256 (RFC 2104) of msg under key. Returns 0, or -1 when out of memory. */
+int cvm_hmac_sha256(const void *key, size_t key_len, const void *msg, size_t msg_len,
+                    uint8_t out[CVM_SHA256_LEN]);
+
 /*
  * For tests: true makes every hasher use the portable C code even where the CPU has SHA
  * instructions; false restores the choice by CPU. Returns the code now in use: "portable",

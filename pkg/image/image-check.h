@@ -15,8 +15,10 @@ struct cvm_store;
 int cvm_image_check_blobs(struct cvm_store *s, const struct cvm_descriptor *image,
                           uint64_t *ret_blobs, uint64_t *ret_bytes, struct cvm_error **err);
 
-/* cvm_image_check_blobs on a thread of its own. The store and descriptor must outlive it;
- * when no thread can start, the check runs in _finish instead. */
+/* cvm_image_check_blobs overlapping the caller's work: _start reads and checks the manifest
+ * itself, then hashes the rest on a thread of its own when there is enough of it to pay for
+ * one (small images are hashed in _finish). The store must outlive the check; when no thread
+ * can start, the check runs in _finish. */
 struct cvm_blob_check;
 struct cvm_blob_check *cvm_image_check_blobs_start(struct cvm_store *s,
                                                    const struct cvm_descriptor *image);

@@ -1,5 +1,6 @@
 /* Public interface of pkg/image: references, digests, the OCI layout store, manifests and
- * configs, cpio, layer compression, signing, trust policy and layout tars. */
+ * configs, cpio, layer compression, signing, trust policy, verified signatures and layout
+ * tars. */
 #ifndef CVM_IMAGE_H
 #define CVM_IMAGE_H
 
@@ -18,6 +19,7 @@
 #include "signature.h"
 #include "store.h"
 #include "transfer.h"
+#include "verify-memo.h"
 #include "zstd-codec.h"
 
 #endif

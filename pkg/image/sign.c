@@ -27,9 +27,14 @@ struct cvm_signing_key {
     char fingerprint[CVM_SIGN_FINGERPRINT_SIZE];
 };
 
+/* A P-256 SubjectPublicKeyInfo in DER: a 26-byte prefix and the 65-byte uncompressed point. */
+#define P256_SPKI_LEN 91
+
 struct cvm_verify_key {
-    EVP_PKEY *pkey; /* or NULL when ec is set */
-    EC_KEY *ec;     /* a P-256 key taken by the fast path */
+    EVP_PKEY *pkey;              /* a key libcrypto decoded, or NULL for an spki key */
+    uint8_t spki[P256_SPKI_LEN]; /* a P-256 key read without libcrypto (p256_spki_key) */
+    char *display;               /* where the spki key came from, for its errors */
+    struct cvm_digest id;        /* SHA-256 of the DER SubjectPublicKeyInfo */
     char fingerprint[CVM_SIGN_FINGERPRINT_SIZE];
 };
 
@@ -164,8 +169,8 @@ static int check_p256(EVP_PKEY *pkey, const char *display, struct cvm_error **er
     return 0;
 }
 
-static int key_fingerprint(EVP_PKEY *pkey, const char *display, char out[CVM_SIGN_FINGERPRINT_SIZE],
-                           struct cvm_error **err)
+static int key_fingerprint(EVP_PKEY *pkey, const char *display, struct cvm_digest *ret_id,
+                           char out[CVM_SIGN_FINGERPRINT_SIZE], struct cvm_error **err)
 {
     unsigned char *der = NULL;
     int n = sym_i2d_PUBKEY(pkey, &der);
@@ -175,6 +180,8 @@ static int key_fingerprint(EVP_PKEY *pkey, const char *display, char out[CVM_SIG
     cvm_digest_of(der, (size_t)n, &d);
     sym_OPENSSL_free(der);
     cvm_digest_format(&d, out);
+    if (ret_id)
+        *ret_id = d;
     return 0;
 }
 
@@ -296,7 +303,7 @@ static int key_file_read(const char *path, struct cvm_buf *b, struct cvm_error *
 static void key_file_release(struct cvm_buf *b)
 {
     if (b->data)
-        sym_OPENSSL_cleanse(b->data, b->len);
+        explicit_bzero(b->data, b->len);
     cvm_buf_release(b);
 }
 
@@ -326,7 +333,7 @@ int cvm_signing_key_load(const char *path, struct cvm_signing_key **ret, struct 
         return cvm_error_set_errno(err, ENOMEM, "cannot load key '%s'", path);
     }
     k->pkey = pkey;
-    r = key_fingerprint(pkey, path, k->fingerprint, err);
+    r = key_fingerprint(pkey, path, NULL, k->fingerprint, err);
     if (r < 0) {
         cvm_signing_key_free(k);
         return r;
@@ -360,7 +367,7 @@ static int verify_key_new(EVP_PKEY *pkey, const char *display, struct cvm_verify
         return cvm_error_set_errno(err, ENOMEM, "cannot load key '%s'", display);
     }
     k->pkey = pkey;
-    int r = key_fingerprint(pkey, display, k->fingerprint, err);
+    int r = key_fingerprint(pkey, display, &k->id, k->fingerprint, err);
     if (r < 0) {
         cvm_verify_key_free(k);
         return r;
@@ -375,73 +382,94 @@ static const unsigned char p256_spki_prefix[26] = {
     0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01,
     0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
 };
-#define P256_SPKI_LEN 91
 
-/* The common case, a cosign public key, through libcrypto's low-level EC code: OpenSSL 3's
- * decoders and EVP build their provider stores on first use, ~2 ms per process, which is
- * most of what `cvmctl run` spends on a signature. NULL for any other key (the EVP path then
- * decodes it, or says why not). The point is checked to be on the curve. */
-static struct cvm_verify_key *p256_fast_key(const void *pem, size_t len)
+#define PEM_PUBLIC_BEGIN "-----BEGIN PUBLIC KEY-----"
+#define PEM_PUBLIC_END "-----END PUBLIC KEY-----"
+
+/* The line starting at *p (without its "\n" or "\r\n"); advances *p past it. */
+static const char *pem_line(const char **p, const char *end, size_t *ret_len)
 {
-    if (len == 0 || len > CVM_SIGN_KEY_FILE_MAX)
+    const char *line = *p;
+    const char *nl = memchr(line, '\n', (size_t)(end - line));
+    const char *stop = nl ? nl : end;
+    *p = nl ? nl + 1 : end;
+    if (stop > line && stop[-1] == '\r')
+        stop--;
+    *ret_len = (size_t)(stop - line);
+    return line;
+}
+
+/*
+ * The common case, a cosign public key, read without libcrypto: a file that is exactly one
+ * "PUBLIC KEY" PEM block (trailing whitespace allowed) holding a P-256 SubjectPublicKeyInfo.
+ * Opening libcrypto costs a process ~3 ms here, and a signature this store has verified before
+ * (verify-memo.h) needs no libcrypto at all. Anything else returns NULL and goes the way of
+ * libcrypto's PEM reader, which also reads this form to the same DER. Whether the point is on
+ * the curve is checked where the key is first used to verify.
+ */
+static struct cvm_verify_key *p256_spki_key(const void *pem, size_t len, const char *display)
+{
+    const char *p = pem, *end = p + len;
+    size_t n = 0;
+    const char *line = pem_line(&p, end, &n);
+    if (n != strlen(PEM_PUBLIC_BEGIN) || memcmp(line, PEM_PUBLIC_BEGIN, n) != 0)
         return NULL;
-    sym_ERR_set_mark();
-    char *label = NULL, *header = NULL;
-    unsigned char *der = NULL;
-    long der_len = 0;
-    EC_KEY *ec = NULL;
-    struct cvm_verify_key *k = NULL;
-    if (pem_first_block(pem, len, &label, &header, &der, &der_len) == 0 &&
-        strcmp(label, "PUBLIC KEY") == 0 && (!header || !header[0]) && der_len == P256_SPKI_LEN &&
-        memcmp(der, p256_spki_prefix, sizeof(p256_spki_prefix)) == 0 &&
-        (ec = sym_EC_KEY_new_by_curve_name(NID_X9_62_prime256v1)) &&
-        sym_EC_KEY_oct2key(ec, der + sizeof(p256_spki_prefix), 65, NULL) == 1 &&
-        (k = calloc(1, sizeof(*k)))) {
-        struct cvm_digest d;
-        cvm_digest_of(der, (size_t)der_len, &d);
-        cvm_digest_format(&d, k->fingerprint);
-        k->ec = cvm_steal_ptr(&ec);
+    char b64[4 * P256_SPKI_LEN / 3 + 4];
+    size_t b64_len = 0;
+    for (;;) {
+        if (p == end)
+            return NULL;
+        line = pem_line(&p, end, &n);
+        if (n == strlen(PEM_PUBLIC_END) && memcmp(line, PEM_PUBLIC_END, n) == 0)
+            break;
+        if (n == 0 || n > sizeof(b64) - b64_len)
+            return NULL;
+        memcpy(b64 + b64_len, line, n);
+        b64_len += n;
     }
-    sym_EC_KEY_free(ec);
-    sym_OPENSSL_free(label);
-    sym_OPENSSL_free(header);
-    sym_OPENSSL_free(der);
-    sym_ERR_pop_to_mark();
+    for (; p < end; p++)
+        if (!strchr(" \t\r\n", *p))
+            return NULL;
+    struct cvm_buf der;
+    cvm_buf_init(&der, P256_SPKI_LEN + 3);
+    struct cvm_verify_key *k = NULL;
+    if (cvm_sign_base64_decode(b64, b64_len, "key", &der, NULL) == 0 && der.len == P256_SPKI_LEN &&
+        memcmp(der.data, p256_spki_prefix, sizeof(p256_spki_prefix)) == 0 &&
+        (k = calloc(1, sizeof(*k)))) {
+        memcpy(k->spki, der.data, P256_SPKI_LEN);
+        cvm_digest_of(k->spki, P256_SPKI_LEN, &k->id);
+        cvm_digest_format(&k->id, k->fingerprint);
+        if (!(k->display = strdup(display))) {
+            free(k);
+            k = NULL;
+        }
+    }
+    cvm_buf_release(&der);
     return k;
 }
 
 int cvm_verify_key_load(const char *path, struct cvm_verify_key **ret, struct cvm_error **err)
 {
-    int r = cvm_crypto_lib_load(err);
-    if (r < 0)
-        return r;
     struct cvm_buf b;
-    r = key_file_read(path, &b, err);
-    struct cvm_verify_key *k = r == 0 ? p256_fast_key(b.data, b.len) : NULL;
-    EVP_PKEY *pkey = NULL;
-    if (r == 0 && !k)
-        r = key_from_pem(b.data, b.len, path, false, &pkey, err);
-    key_file_release(&b);
+    int r = key_file_read(path, &b, err);
     if (r < 0)
         return r;
-    if (k) {
-        *ret = k;
-        return 0;
-    }
-    return verify_key_new(pkey, path, ret, err);
+    r = cvm_verify_key_from_pem(b.data, b.len, path, ret, err);
+    key_file_release(&b);
+    return r;
 }
 
 int cvm_verify_key_from_pem(const void *pem, size_t len, const char *display,
                             struct cvm_verify_key **ret, struct cvm_error **err)
 {
-    int r = cvm_crypto_lib_load(err);
-    if (r < 0)
-        return r;
-    struct cvm_verify_key *k = p256_fast_key(pem, len);
+    struct cvm_verify_key *k = p256_spki_key(pem, len, display);
     if (k) {
         *ret = k;
         return 0;
     }
+    int r = cvm_crypto_lib_load(err);
+    if (r < 0)
+        return r;
     EVP_PKEY *pkey = NULL;
     r = key_from_pem(pem, len, display, false, &pkey, err);
     if (r < 0)
@@ -453,10 +481,15 @@ void cvm_verify_key_free(struct cvm_verify_key *k)
 {
     if (!k)
         return;
-    /* A key exists only once libcrypto is loaded. */
-    sym_EVP_PKEY_free(k->pkey);
-    sym_EC_KEY_free(k->ec);
+    if (k->pkey) /* a decoded key exists only once libcrypto is loaded */
+        sym_EVP_PKEY_free(k->pkey);
+    free(k->display);
     free(k);
+}
+
+const struct cvm_digest *cvm_verify_key_id(const struct cvm_verify_key *k)
+{
+    return &k->id;
 }
 
 char *cvm_verify_key_fingerprint(const struct cvm_verify_key *k,
@@ -827,6 +860,18 @@ int cvm_sign_payload(const struct cvm_signing_key *k, const void *payload, size_
     return 0;
 }
 
+/* An spki key whose point libcrypto refuses: its decoder says why, as for any other key. */
+static int spki_key_error(const struct cvm_verify_key *k, struct cvm_error **err)
+{
+    sym_ERR_set_mark();
+    EVP_PKEY *pkey = NULL;
+    int r = key_decode("PUBLIC KEY", NULL, k->spki, P256_SPKI_LEN, k->display, false, &pkey, err);
+    sym_EVP_PKEY_free(pkey);
+    sym_ERR_pop_to_mark();
+    return r < 0 ? r
+                 : cvm_error_set(err, CVM_E_FORMAT, "key '%s': not a point on P-256", k->display);
+}
+
 int cvm_verify_payload(const struct cvm_verify_key *k, const void *payload, size_t len,
                        const char *b64, struct cvm_error **err)
 {
@@ -850,11 +895,22 @@ int cvm_verify_payload(const struct cvm_verify_key *k, const void *payload, size
         payload = "";
     sym_ERR_set_mark();
     int ok;
-    if (k->ec) {
+    if (!k->pkey) {
+        /* libcrypto's low-level EC code: OpenSSL 3's decoders and EVP build their provider
+         * stores on first use, ~2 ms per process. oct2key checks the point is on the curve. */
+        EC_KEY *ec = sym_EC_KEY_new_by_curve_name(NID_X9_62_prime256v1);
+        bool valid = ec && sym_EC_KEY_oct2key(ec, k->spki + sizeof(p256_spki_prefix),
+                                              P256_SPKI_LEN - sizeof(p256_spki_prefix), NULL) == 1;
         uint8_t h[CVM_SHA256_LEN];
         cvm_sha256(payload, len, h);
-        ok = sig.len <= INT_MAX &&
-             sym_ECDSA_verify(0, h, sizeof(h), sig.data, (int)sig.len, k->ec) == 1;
+        ok = valid && sig.len <= INT_MAX &&
+             sym_ECDSA_verify(0, h, sizeof(h), sig.data, (int)sig.len, ec) == 1;
+        sym_EC_KEY_free(ec);
+        if (!valid) {
+            sym_ERR_pop_to_mark();
+            cvm_buf_release(&sig);
+            return spki_key_error(k, err);
+        }
     } else {
         EVP_MD_CTX *ctx = sym_EVP_MD_CTX_new();
         ok = ctx &&

@@ -53,6 +53,8 @@ void cvm_verify_key_free(struct cvm_verify_key *k);
 CVM_DEFINE_CLEANUP(struct cvm_verify_key *, cvm_verify_key_free)
 char *cvm_verify_key_fingerprint(const struct cvm_verify_key *k,
                                  char out[CVM_SIGN_FINGERPRINT_SIZE]);
+/* The SHA-256 of the key's DER SubjectPublicKeyInfo: the fingerprint's bytes. */
+const struct cvm_digest *cvm_verify_key_id(const struct cvm_verify_key *k);
 
 /* Appends to out (which the caller initialised) cosign's payload for an image, byte for byte:
  * {"critical":{"identity":{"docker-reference":"<ref>"},"image":{"docker-manifest-digest":

@@ -10,6 +10,7 @@
 #include "sign.h"
 #include "signature.h"
 #include "store.h"
+#include "verify-memo.h"
 
 char *cvm_signature_tag(const char *repository, const struct cvm_digest *image)
 {
@@ -181,9 +182,37 @@ int cvm_image_sign(struct cvm_store *s, const char *repository, const struct cvm
     return cvm_store_tag(s, tag, &desc, err);
 }
 
+/* One signature against key: taken as verified when the memo holds it, else verified (and
+ * then recorded). */
+static int verify_signature(const struct cvm_verify_key *key, const struct cvm_signature *sig,
+                            const struct cvm_verify_memo *memo, struct cvm_error **err)
+{
+    struct cvm_buf bytes;
+    cvm_buf_init(&bytes, CVM_SIGN_B64_MAX);
+    size_t b64_len = strnlen(sig->b64, CVM_SIGN_B64_MAX + 1);
+    /* A signature that does not decode is for cvm_verify_payload to refuse. */
+    bool decoded = memo && b64_len <= CVM_SIGN_B64_MAX &&
+                   cvm_sign_base64_decode(sig->b64, b64_len, "signature", &bytes, NULL) == 0;
+    int r = 0;
+    if (decoded &&
+        cvm_verify_memo_holds(memo, cvm_verify_key_id(key), &sig->payload, bytes.data, bytes.len)) {
+        char fp[CVM_SIGN_FINGERPRINT_SIZE], pd[CVM_DIGEST_STR_SIZE];
+        cvm_log(CVM_LOG_DEBUG, "the signature over payload %s verified with key %s before",
+                cvm_digest_format(&sig->payload, pd), cvm_verify_key_fingerprint(key, fp));
+    } else {
+        r = cvm_verify_payload(key, sig->payload_bytes->data, sig->payload_bytes->len, sig->b64,
+                               err);
+        if (r == 0 && decoded)
+            cvm_verify_memo_add(memo, cvm_verify_key_id(key), &sig->payload, bytes.data, bytes.len);
+    }
+    cvm_buf_release(&bytes);
+    return r;
+}
+
 int cvm_image_verify_key(struct cvm_store *s, const char *repository,
                          const struct cvm_digest *image, const struct cvm_verify_key *key,
-                         bool match_repository, struct cvm_error **err)
+                         bool match_repository, const struct cvm_verify_memo *memo,
+                         struct cvm_error **err)
 {
     struct cvm_signature *sigs = NULL;
     size_t n = 0;
@@ -205,8 +234,7 @@ int cvm_image_verify_key(struct cvm_store *s, const char *repository,
     struct cvm_signature *bad = NULL;
     for (size_t i = 0; i < n && verdict != 1; i++) {
         CVM_AUTO(cvm_error_free) struct cvm_error *e = NULL;
-        if (cvm_verify_payload(key, sigs[i].payload_bytes->data, sigs[i].payload_bytes->len,
-                               sigs[i].b64, &e) < 0)
+        if (verify_signature(key, &sigs[i], memo, &e) < 0)
             continue;
         if (!cvm_digest_equal(&sigs[i].signs, image))
             verdict = 2, bad = &sigs[i];
@@ -236,7 +264,8 @@ int cvm_image_verify_key(struct cvm_store *s, const char *repository,
 }
 
 int cvm_image_verify_policy(struct cvm_store *s, const struct cvm_policy *p, const char *repository,
-                            const char *tag, const struct cvm_digest *image, const char **ret_scope,
+                            const char *tag, const struct cvm_digest *image,
+                            const struct cvm_verify_memo *memo, const char **ret_scope,
                             struct cvm_error **err)
 {
     const struct cvm_policy_requirement *reqs = NULL;
@@ -257,7 +286,7 @@ int cvm_image_verify_policy(struct cvm_store *s, const struct cvm_policy *p, con
                     ? cvm_verify_key_load(q->key_path, &key, err)
                     : cvm_verify_key_from_pem(q->key_pem, q->key_pem_len, "keyData", &key, err);
             if (r == 0)
-                r = cvm_image_verify_key(s, repository, image, key, q->match_repository, err);
+                r = cvm_image_verify_key(s, repository, image, key, q->match_repository, memo, err);
             cvm_verify_key_free(key);
             if (r < 0)
                 r = cvm_error_prefix(err, "trust policy scope '%s'", scope);

@@ -17,6 +17,7 @@ struct cvm_policy;
 struct cvm_signing_key;
 struct cvm_store;
 struct cvm_verify_key;
+struct cvm_verify_memo;
 
 #define CVM_SIGNATURES_MAX 64 /* signatures attached to one image */
 
@@ -45,14 +46,17 @@ int cvm_image_signatures(struct cvm_store *s, const char *repository,
 void cvm_signatures_free(struct cvm_signature *sigs, size_t n);
 
 /* Succeeds when a signature attached to image verifies with key and names image's digest
- * (and, with match_repository, names repository). Errors say which check failed. */
+ * (and, with match_repository, names repository). Errors say which check failed. memo (may
+ * be NULL) is consulted and recorded as its mode says (verify-memo.h). */
 int cvm_image_verify_key(struct cvm_store *s, const char *repository,
                          const struct cvm_digest *image, const struct cvm_verify_key *key,
-                         bool match_repository, struct cvm_error **err);
+                         bool match_repository, const struct cvm_verify_memo *memo,
+                         struct cvm_error **err);
 
 /* Applies the policy's requirements for repository[:tag]; *ret_scope names the scope used. */
 int cvm_image_verify_policy(struct cvm_store *s, const struct cvm_policy *p, const char *repository,
-                            const char *tag, const struct cvm_digest *image, const char **ret_scope,
+                            const char *tag, const struct cvm_digest *image,
+                            const struct cvm_verify_memo *memo, const char **ret_scope,
                             struct cvm_error **err);
 
 #endif

@@ -15,6 +15,7 @@
 #include "base.h"
 #include "reference.h"
 #include "store.h"
+#include "verify-memo.h"
 
 #define BLOB_DIR "blobs/sha256"
 #define TMP_PREFIX ".tmp-"
@@ -783,6 +784,8 @@ int cvm_store_gc(struct cvm_store *s, uint64_t *ret_blobs, uint64_t *ret_bytes,
         r = sweep_cache(s, "cache", false, err);
     if (r == 0)
         r = sweep_cache(s, "cache/sha256", true, err);
+    if (r == 0)
+        r = cvm_verify_memo_sweep(s, err);
     if (r < 0)
         return r;
     *ret_blobs = blobs;

@@ -63,10 +63,20 @@ enum cvm_bundle_flags {
     /* Map compressed layers from the store's layer cache, filling it on a miss (run), instead
      * of decompressing them into memory each time (measure, which leaves the store as is). */
     CVM_BUNDLE_LAYER_CACHE = 1 << 0,
+    /* Leave `measurement` empty: the caller measures what deploy placed in memory instead
+     * (cvm_deployment_measure with the bundle's own spec) and passes that to
+     * cvm_image_bundle_check, so the runtimes are not loaded twice. */
+    CVM_BUNDLE_MEASURE_PLACED = 1 << 1,
 };
 
 int cvm_image_bundle_load(struct cvm_store *s, const struct cvm_descriptor *desc, unsigned flags,
                           struct cvm_image_bundle **ret, struct cvm_error **err);
 void cvm_image_bundle_free(struct cvm_image_bundle *b);
+
+/* Compares a measurement of the image as built (its own args, env and heaps) with the one
+ * its config records: rootfs, each cVM, the deployment. A difference is CVM_E_DIGEST with
+ * both values. */
+int cvm_image_bundle_check(const struct cvm_image_bundle *b, const struct cvm_measurement *m,
+                           struct cvm_error **err);
 
 #endif

@@ -160,6 +160,29 @@ static int load_files(struct cvm_store *s, struct cvm_image_bundle *b, struct cv
     return r;
 }
 
+int cvm_image_bundle_check(const struct cvm_image_bundle *b, const struct cvm_measurement *m,
+                           struct cvm_error **err)
+{
+    const struct cvm_image_config *c = b->config;
+    if (c->n_vms != m->n_vms)
+        return cvm_error_set(err, CVM_E_DIGEST,
+                             "the deployment has %zu cVMs, its config records %zu", m->n_vms,
+                             c->n_vms);
+    if (m->has_rootfs != (c->rootfs != NULL) ||
+        (c->rootfs && memcmp(m->rootfs, c->rootfs_digest.bytes, CVM_SHA256_LEN)))
+        return c->rootfs ? mismatch(err, "rootfs", m->rootfs, &c->rootfs_digest)
+                         : cvm_error_set(err, CVM_E_DIGEST, "the config records no rootfs");
+    for (size_t i = 0; i < c->n_vms; i++)
+        if (memcmp(m->cvm[i], c->vms[i].measurement.bytes, CVM_SHA256_LEN) != 0) {
+            char what[128];
+            snprintf(what, sizeof(what), "cVM '%s'", b->deployment->spec.vms[i].name);
+            return mismatch(err, what, m->cvm[i], &c->vms[i].measurement);
+        }
+    if (memcmp(m->deployment, c->measurement.bytes, CVM_SHA256_LEN) != 0)
+        return mismatch(err, "deployment", m->deployment, &c->measurement);
+    return 0;
+}
+
 static int load_at(struct cvm_store *s, const struct cvm_descriptor *desc, unsigned flags,
                    int depth, struct cvm_image_bundle **ret, struct cvm_error **err);
 
@@ -228,25 +251,12 @@ static int load_at(struct cvm_store *s, const struct cvm_descriptor *desc, unsig
                                       err)) < 0 ||
         (r = load_files(s, b, err)) < 0)
         return r;
-    const struct cvm_image_config *c = b->config;
-    if ((r = cvm_measure_spec(&b->deployment->spec, &b->measurement, err)) < 0)
-        return cvm_error_prefix(err, "measure");
-    if (c->n_vms != b->measurement.n_vms)
-        return cvm_error_set(err, CVM_E_DIGEST,
-                             "the deployment has %zu cVMs, its config records %zu",
-                             b->measurement.n_vms, c->n_vms);
-    if (b->measurement.has_rootfs != (c->rootfs != NULL) ||
-        (c->rootfs && memcmp(b->measurement.rootfs, c->rootfs_digest.bytes, CVM_SHA256_LEN)))
-        return c->rootfs ? mismatch(err, "rootfs", b->measurement.rootfs, &c->rootfs_digest)
-                         : cvm_error_set(err, CVM_E_DIGEST, "the config records no rootfs");
-    for (size_t i = 0; i < c->n_vms; i++)
-        if (memcmp(b->measurement.cvm[i], c->vms[i].measurement.bytes, CVM_SHA256_LEN) != 0) {
-            char what[128];
-            snprintf(what, sizeof(what), "cVM '%s'", b->deployment->spec.vms[i].name);
-            return mismatch(err, what, b->measurement.cvm[i], &c->vms[i].measurement);
-        }
-    if (memcmp(b->measurement.deployment, c->measurement.bytes, CVM_SHA256_LEN) != 0)
-        return mismatch(err, "deployment", b->measurement.deployment, &c->measurement);
+    if (!(flags & CVM_BUNDLE_MEASURE_PLACED)) {
+        if ((r = cvm_measure_spec(&b->deployment->spec, &b->measurement, err)) < 0)
+            return cvm_error_prefix(err, "measure");
+        if ((r = cvm_image_bundle_check(b, &b->measurement, err)) < 0)
+            return r;
+    }
     *ret = cvm_steal_ptr(&b);
     return 0;
 }

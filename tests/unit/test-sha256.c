@@ -204,12 +204,56 @@ static void long_message(void)
     free(zeros);
 }
 
+/* RFC 4231's test cases 1-4, 6 and 7 (5 truncates the output), a key exactly one block
+ * long, and an empty key. */
+static void hmac_vectors(void)
+{
+    static const char *const text7 =
+        "This is a test using a larger than block-size key and a larger than block-size data. The "
+        "key needs to be hashed before being used by the HMAC algorithm.";
+    static const char *const text6 = "Test Using Larger Than Block-Size Key - Hash Key First";
+    uint8_t k0b[20], kaa[131], k4[25], d50dd[50], d50cd[50], k64[64];
+    memset(k0b, 0x0b, sizeof(k0b));
+    memset(kaa, 0xaa, sizeof(kaa));
+    for (unsigned i = 0; i < sizeof(k4); i++)
+        k4[i] = (uint8_t)(i + 1);
+    memset(d50dd, 0xdd, sizeof(d50dd));
+    memset(d50cd, 0xcd, sizeof(d50cd));
+    memset(k64, 'k', sizeof(k64));
+    const struct {
+        const void *key;
+        size_t key_len;
+        const void *msg;
+        size_t msg_len;
+        const char *want;
+    } cases[] = {
+        {k0b, 20, "Hi There", 8,
+         "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"},
+        {"Jefe", 4, "what do ya want for nothing?", 28,
+         "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"},
+        {kaa, 20, d50dd, 50, "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe"},
+        {k4, 25, d50cd, 50, "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b"},
+        {kaa, 131, text6, strlen(text6),
+         "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"},
+        {kaa, 131, text7, strlen(text7),
+         "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2"},
+        {k64, 64, "", 0, "83026a325aaee70e36cfe607536aa1054104ad1077c36134810d4ccded1ccd3b"},
+        {"", 0, "msg", 3, "5f576a8d68fe4fb7eb823227246353c0870c3b0e878997341db1226b4bd88d61"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint8_t d[CVM_SHA256_LEN];
+        CHECK_INT(
+            cvm_hmac_sha256(cases[i].key, cases[i].key_len, cases[i].msg, cases[i].msg_len, d), 0);
+        CHECK_STR(hex(d), cases[i].want);
+    }
+}
+
 int main(void)
 {
     static const struct tap_test tests[] = {
         TAP_TEST(code_paths),   TAP_TEST(fips_examples), TAP_TEST(million_a),
         TAP_TEST(every_length), TAP_TEST(random_splits), TAP_TEST(reuse_and_switch),
-        TAP_TEST(long_message),
+        TAP_TEST(long_message), TAP_TEST(hmac_vectors),
     };
     return tap_run(tests, sizeof(tests) / sizeof(tests[0]));
 }

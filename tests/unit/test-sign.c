@@ -678,6 +678,80 @@ static void keys_accepted(void)
     remove_dir();
 }
 
+/* A public key file in the forms people write: each loads to the same key (the usual form
+ * without libcrypto, the others through its PEM reader) and verifies what the private half
+ * signed. */
+static void public_key_forms(void)
+{
+    make_dir();
+    CHECK_INT(cvm_key_generate(in_dir("k"), &err), 0);
+    struct cvm_signing_key *sk = NULL;
+    CHECK_INT(cvm_signing_key_load(in_dir("k.key"), &sk, &err), 0);
+    char *sig = NULL;
+    CHECK_INT(cvm_sign_payload(sk, "data", 4, &sig, &err), 0);
+    char want[CVM_SIGN_FINGERPRINT_SIZE];
+    cvm_signing_key_fingerprint(sk, want);
+
+    FILE *f = fopen(in_dir("k.pub"), "r");
+    CHECK(f != NULL);
+    char pem[512] = "";
+    CHECK(fread(pem, 1, sizeof(pem) - 1, f) > 0);
+    fclose(f);
+    /* The base64 of the DER: the lines between the armour. */
+    char b64[256] = "";
+    for (const char *line = strchr(pem, '\n') + 1; strncmp(line, "-----END", 8) != 0;
+         line = strchr(line, '\n') + 1)
+        strncat(b64, line, strcspn(line, "\n"));
+    char *forms[6] = {strdup(pem)};
+    CHECK(asprintf(&forms[1],
+                   "-----BEGIN PUBLIC KEY-----\r\n%.64s\r\n%s\r\n-----END PUBLIC KEY-----\r\n", b64,
+                   b64 + 64) > 0);
+    CHECK(asprintf(&forms[2],
+                   "-----BEGIN PUBLIC KEY-----\n%.64s\n%s\n-----END PUBLIC KEY-----\n\n \t\n", b64,
+                   b64 + 64) > 0);
+    CHECK(asprintf(&forms[3], "-----BEGIN PUBLIC KEY-----\n%s\n-----END PUBLIC KEY-----", b64) > 0);
+    CHECK(asprintf(&forms[4], "a comment\n%s", pem) > 0);
+    CHECK(asprintf(&forms[5], "%strailing text\n", pem) > 0);
+    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+        struct cvm_verify_key *vk = NULL;
+        char got[CVM_SIGN_FINGERPRINT_SIZE];
+        CHECK_INT(cvm_verify_key_from_pem(forms[i], strlen(forms[i]), "form", &vk, &err), 0);
+        CHECK_STR(cvm_verify_key_fingerprint(vk, got), want);
+        struct cvm_digest id;
+        CHECK_INT(cvm_digest_parse(want, &id, &err), 0);
+        CHECK(cvm_digest_equal(cvm_verify_key_id(vk), &id));
+        CHECK_INT(cvm_verify_payload(vk, "data", 4, sig, &err), 0);
+        CHECK_INT(cvm_verify_payload(vk, "datA", 4, sig, &err), -CVM_E_SIGNATURE);
+        CHECK_STR(tap_take_error(&err), tap_fmt("signature does not verify with key %s", want));
+        cvm_verify_key_free(vk);
+        free(forms[i]);
+    }
+
+    /* A P-256 SubjectPublicKeyInfo whose point is not on the curve loads (its point is
+     * checked when it first verifies) and then fails as libcrypto's decoder says. */
+    uint8_t der[91];
+    struct cvm_buf raw;
+    cvm_buf_init(&raw, 128);
+    CHECK_INT(cvm_sign_base64_decode(b64, strlen(b64), "key", &raw, &err), 0);
+    CHECK_INT((int)raw.len, 91);
+    memcpy(der, raw.data, sizeof(der));
+    cvm_buf_release(&raw);
+    memset(der + 27, 0x01, 64);
+    char *off_curve = cvm_sign_base64_encode(der, sizeof(der));
+    const char *text =
+        tap_fmt("-----BEGIN PUBLIC KEY-----\n%s\n-----END PUBLIC KEY-----\n", off_curve);
+    free(off_curve);
+    struct cvm_verify_key *vk = NULL;
+    CHECK_INT(cvm_verify_key_from_pem(text, strlen(text), "keyData", &vk, &err), 0);
+    CHECK_INT(cvm_verify_payload(vk, "data", 4, sig, &err), -CVM_E_FORMAT);
+    CHECK_STR(tap_take_error(&err), "key 'keyData': cannot decode the 'PUBLIC KEY' PEM block");
+    cvm_verify_key_free(vk);
+
+    free(sig);
+    cvm_signing_key_free(sk);
+    remove_dir();
+}
+
 static int run(const char *cmd)
 {
     int status = system(cmd);
@@ -775,6 +849,7 @@ int main(void)
         TAP_TEST(payload_parse_errors),
         TAP_TEST(keys_refused),
         TAP_TEST(keys_accepted),
+        TAP_TEST(public_key_forms),
         TAP_TEST(openssl_interop),
     };
     return tap_run(tests, sizeof(tests) / sizeof(tests[0]));
