@@ -246,8 +246,15 @@ static int start_instance(int fd, const char *id, struct cvm_error **err)
     if (n == 0)
         return cvm_error_set(err, CVM_E_SYSTEM, "instance '%s': its monitor did not start in %d s",
                              id, STOP_WAIT_MS / 1000);
+    /* Started: running, or already ended with the exit status it recorded, or (with --rm)
+     * already removed once it ended. A monitor that died before it recorded the start reads
+     * as stopped without an exit status. */
+    struct stat folder;
+    if (fstat(fd, &folder) == 0 && folder.st_nlink == 0)
+        return 0;
     r = cvm_instance_read(fd, id, &st, err);
-    if (r == 0 && st.status != CVM_INSTANCE_RUNNING)
+    if (r == 0 && st.status != CVM_INSTANCE_RUNNING &&
+        !(st.status == CVM_INSTANCE_STOPPED && st.has_exit_code))
         r = cvm_error_set(err, CVM_E_SYSTEM, "instance '%s': its monitor ended before it started",
                           id);
     return r;
