@@ -10,7 +10,7 @@ CVMCTL=$(realpath "$BUILD/cvmctl")
 RUNS=${RUNS:-21}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-export CVMCTL_ROOT="$TMP/root"
+export CVMCTL_ROOT="$TMP/root" XDG_STATE_HOME="$TMP/state"
 
 command -v runc >/dev/null 2>&1 || {
     echo "bench-run: runc is not installed (scripts/install-deps.sh installs it)" >&2
@@ -68,8 +68,7 @@ def spawn(name, container):
     if name == "fresh":
         memos = f"{tmp}/root/verified"
         for entry in os.listdir(memos):
-            if entry != "secret":
-                os.unlink(f"{memos}/{entry}")
+            os.unlink(f"{memos}/{entry}")
     t0 = time.perf_counter_ns()
     pid = os.posix_spawn(argv[0], argv, os.environ,
                          file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 1),

@@ -462,7 +462,9 @@ int cvm_verify_key_load(const char *path, struct cvm_verify_key **ret, struct cv
 int cvm_verify_key_from_pem(const void *pem, size_t len, const char *display,
                             struct cvm_verify_key **ret, struct cvm_error **err)
 {
-    struct cvm_verify_key *k = p256_spki_key(pem, len, display);
+    /* Empty or oversized input takes libcrypto's path, which says which. */
+    struct cvm_verify_key *k =
+        len > 0 && len <= CVM_SIGN_KEY_FILE_MAX ? p256_spki_key(pem, len, display) : NULL;
     if (k) {
         *ret = k;
         return 0;
@@ -870,6 +872,20 @@ static int spki_key_error(const struct cvm_verify_key *k, struct cvm_error **err
     sym_ERR_pop_to_mark();
     return r < 0 ? r
                  : cvm_error_set(err, CVM_E_FORMAT, "key '%s': not a point on P-256", k->display);
+}
+
+int cvm_verify_key_prepare(const struct cvm_verify_key *k, struct cvm_error **err)
+{
+    int r = cvm_crypto_lib_load(err);
+    if (r < 0 || k->pkey)
+        return r;
+    sym_ERR_set_mark();
+    EC_KEY *ec = sym_EC_KEY_new_by_curve_name(NID_X9_62_prime256v1);
+    bool valid = ec && sym_EC_KEY_oct2key(ec, k->spki + sizeof(p256_spki_prefix),
+                                          P256_SPKI_LEN - sizeof(p256_spki_prefix), NULL) == 1;
+    sym_EC_KEY_free(ec);
+    sym_ERR_pop_to_mark();
+    return valid ? 0 : spki_key_error(k, err);
 }
 
 int cvm_verify_payload(const struct cvm_verify_key *k, const void *payload, size_t len,

@@ -55,6 +55,11 @@ char *cvm_verify_key_fingerprint(const struct cvm_verify_key *k,
                                  char out[CVM_SIGN_FINGERPRINT_SIZE]);
 /* The SHA-256 of the key's DER SubjectPublicKeyInfo: the fingerprint's bytes. */
 const struct cvm_digest *cvm_verify_key_id(const struct cvm_verify_key *k);
+/* Makes the key ready to verify: opens libcrypto and, for a key read without it, checks that
+ * its point is on the curve. Its errors are the key's or libcrypto's, never a signature's:
+ * cvm_verify_payload fails with them too, but a caller trying several signatures calls this
+ * first, so that they are not taken for signatures that do not verify. */
+int cvm_verify_key_prepare(const struct cvm_verify_key *k, struct cvm_error **err);
 
 /* Appends to out (which the caller initialised) cosign's payload for an image, byte for byte:
  * {"critical":{"identity":{"docker-reference":"<ref>"},"image":{"docker-manifest-digest":

@@ -183,9 +183,11 @@ int cvm_image_sign(struct cvm_store *s, const char *repository, const struct cvm
 }
 
 /* One signature against key: taken as verified when the memo holds it, else verified (and
- * then recorded). */
+ * then recorded). The key is made ready on the first signature verified (*prepared): a key or
+ * libcrypto that fails is *key_failed, and its error is the one to report. */
 static int verify_signature(const struct cvm_verify_key *key, const struct cvm_signature *sig,
-                            const struct cvm_verify_memo *memo, struct cvm_error **err)
+                            const struct cvm_verify_memo *memo, bool *prepared, bool *key_failed,
+                            struct cvm_error **err)
 {
     struct cvm_buf bytes;
     cvm_buf_init(&bytes, CVM_SIGN_B64_MAX);
@@ -199,7 +201,10 @@ static int verify_signature(const struct cvm_verify_key *key, const struct cvm_s
         char fp[CVM_SIGN_FINGERPRINT_SIZE], pd[CVM_DIGEST_STR_SIZE];
         cvm_log(CVM_LOG_DEBUG, "the signature over payload %s verified with key %s before",
                 cvm_digest_format(&sig->payload, pd), cvm_verify_key_fingerprint(key, fp));
+    } else if (!*prepared && (r = cvm_verify_key_prepare(key, err)) < 0) {
+        *key_failed = true;
     } else {
+        *prepared = true;
         r = cvm_verify_payload(key, sig->payload_bytes->data, sig->payload_bytes->len, sig->b64,
                                err);
         if (r == 0 && decoded)
@@ -232,10 +237,18 @@ int cvm_image_verify_key(struct cvm_store *s, const char *repository,
      * manifest changed; otherwise no signature was made with this key. */
     int verdict = 0; /* 1: ok, 2: digest differs, 3: identity differs */
     struct cvm_signature *bad = NULL;
+    bool prepared = false, key_failed = false;
     for (size_t i = 0; i < n && verdict != 1; i++) {
         CVM_AUTO(cvm_error_free) struct cvm_error *e = NULL;
-        if (verify_signature(key, &sigs[i], memo, &e) < 0)
-            continue;
+        if (verify_signature(key, &sigs[i], memo, &prepared, &key_failed, &e) < 0) {
+            if (!key_failed)
+                continue;
+            cvm_signatures_free(sigs, n);
+            int code = e->code;
+            if (err && !*err)
+                *err = cvm_steal_ptr(&e);
+            return -code;
+        }
         if (!cvm_digest_equal(&sigs[i].signs, image))
             verdict = 2, bad = &sigs[i];
         else if (match_repository && strcmp(sigs[i].identity, repository) != 0)

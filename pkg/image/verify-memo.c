@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -18,6 +19,7 @@
 #define TMP_PREFIX ".tmp-"
 /* "<payload hex>-<tag hex>" */
 #define MEMO_NAME_LEN (2 * CVM_DIGEST_HEX_LEN + 1)
+#define SECRET_PATH_MAX 4096
 
 struct cvm_verify_memo {
     int dirfd;
@@ -58,7 +60,8 @@ static int create_secret(int dirfd)
  * user and readable by no one else. */
 static int read_secret(int dirfd, uint8_t out[CVM_VERIFY_MEMO_SECRET_LEN], const char **why)
 {
-    int fd = openat(dirfd, CVM_VERIFY_MEMO_SECRET, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO in its place must not hang the run; it is refused below. */
+    int fd = openat(dirfd, CVM_VERIFY_MEMO_SECRET, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return -errno;
     struct stat st;
@@ -71,6 +74,37 @@ static int read_secret(int dirfd, uint8_t out[CVM_VERIFY_MEMO_SECRET_LEN], const
         r = errno ? -errno : -EIO;
     close(fd);
     return r;
+}
+
+/* Opens (making it when missing, mode 0700) the folder of the user's secret, its name in
+ * path. */
+static int secret_dir_open(char path[SECRET_PATH_MAX], const char **why)
+{
+    const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+    int n = state && state[0] == '/' ? snprintf(path, SECRET_PATH_MAX, "%s/cvmctl", state)
+            : home && home[0] == '/'
+                ? snprintf(path, SECRET_PATH_MAX, "%s/.local/state/cvmctl", home)
+                : -1;
+    if (n < 0 || n >= SECRET_PATH_MAX) {
+        *why = "neither $XDG_STATE_HOME nor $HOME names a folder";
+        return -1;
+    }
+    /* Each missing parent of path is made as well ($HOME/.local, $HOME/.local/state). */
+    for (char *slash = strchr(path + 1, '/');; slash = strchr(slash + 1, '/')) {
+        if (slash)
+            *slash = '\0';
+        if (mkdir(path, slash ? 0755 : 0700) < 0 && errno != EEXIST) {
+            *why = strerror(errno);
+            return -1;
+        }
+        if (!slash)
+            break;
+        *slash = '/';
+    }
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        *why = strerror(errno);
+    return fd;
 }
 
 struct cvm_verify_memo *cvm_verify_memo_open(struct cvm_store *s, unsigned mode)
@@ -90,15 +124,25 @@ struct cvm_verify_memo *cvm_verify_memo_open(struct cvm_store *s, unsigned mode)
         why = strerror(ENOMEM);
     if (m)
         m->dirfd = -1;
-    int r = 0;
-    if (!why && (r = read_secret(dirfd, m->secret, &why)) == -ENOENT &&
-        (r = create_secret(dirfd)) == 0)
-        r = read_secret(dirfd, m->secret, &why);
-    if (!why && r < 0)
-        why = strerror(-r);
-    if (why) {
-        cvm_log(CVM_LOG_DEBUG, "no memo of verified signatures in '%s/" CVM_VERIFY_MEMO_DIR "': %s",
+    char secret_path[SECRET_PATH_MAX] = "";
+    const char *secret_why = NULL;
+    int secret_dir = why ? -1 : secret_dir_open(secret_path, &secret_why);
+    int r = secret_dir < 0 ? -1 : read_secret(secret_dir, m->secret, &secret_why);
+    if (r == -ENOENT && (r = create_secret(secret_dir)) == 0)
+        r = read_secret(secret_dir, m->secret, &secret_why);
+    if (r < 0 && !secret_why)
+        secret_why = strerror(-r);
+    if (secret_dir >= 0)
+        close(secret_dir);
+    if (why)
+        cvm_log(CVM_LOG_DEBUG,
+                "no memos of verified signatures in '%s/" CVM_VERIFY_MEMO_DIR "': %s",
                 cvm_store_root(s), why);
+    else if (secret_why)
+        cvm_log(CVM_LOG_DEBUG,
+                "no memos of verified signatures: secret '%s/" CVM_VERIFY_MEMO_SECRET "': %s",
+                secret_path, secret_why);
+    if (why || secret_why) {
         if (dirfd >= 0)
             close(dirfd);
         cvm_verify_memo_free(m);
@@ -199,7 +243,6 @@ int cvm_verify_memo_sweep(struct cvm_store *s, struct cvm_error **err)
         struct cvm_digest payload;
         struct stat st;
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
-            strcmp(de->d_name, CVM_VERIFY_MEMO_SECRET) == 0 ||
             (memo_payload(de->d_name, &payload) && cvm_store_has_blob(s, &payload)) ||
             fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || S_ISDIR(st.st_mode))
             continue;

@@ -5,13 +5,14 @@
  *
  * Whether a signature verifies with a key is a fixed fact about three byte strings: the key,
  * the payload and the signature. A memo records that fact as an empty file
- * ROOT/verified/<payload hex>-<tag hex>, where tag is HMAC-SHA256, under the store's secret
- * ROOT/verified/secret (32 random bytes, mode 0600), of the key's fingerprint, the payload's
- * digest and the SHA-256 of the signature's bytes. Nothing that can only write into the
- * store (another OCI tool, a copied or restored store, a damaged disk) can make a memo that
- * holds; whoever can read the secret could, and could equally read the host key beside it
- * and sign attestation reports. Everything else about a signature (which manifest it names,
- * its identity, the policy) is checked on every run, as are the image's blobs.
+ * ROOT/verified/<payload hex>-<tag hex>, where tag is HMAC-SHA256, under the user's secret
+ * ($XDG_STATE_HOME/cvmctl/verify-secret, else ~/.local/state/cvmctl/verify-secret: 32 random
+ * bytes, mode 0600), of the key's fingerprint, the payload's digest and the SHA-256 of the
+ * signature's bytes. The secret lives outside the store, so that nothing that can write into
+ * the store (another OCI tool, a store copied, restored or handed over from elsewhere, a damaged
+ * disk) can make a memo that holds; only code running as the user can, which could as well
+ * replace cvmctl. Everything else about a signature (which manifest it names, its identity,
+ * the policy) is checked on every run, as are the image's blobs.
  */
 #ifndef CVM_IMAGE_VERIFY_MEMO_H
 #define CVM_IMAGE_VERIFY_MEMO_H
@@ -26,7 +27,7 @@ struct cvm_error;
 struct cvm_store;
 
 #define CVM_VERIFY_MEMO_DIR "verified"
-#define CVM_VERIFY_MEMO_SECRET "secret"
+#define CVM_VERIFY_MEMO_SECRET "verify-secret"
 #define CVM_VERIFY_MEMO_SECRET_LEN 32
 
 enum cvm_verify_memo_mode {
@@ -36,10 +37,11 @@ enum cvm_verify_memo_mode {
 
 struct cvm_verify_memo;
 
-/* The memo of the store s (the store must outlive it), creating its folder and secret on
- * first use. Never fails: a store where they cannot be made or read (read-only, full,
- * another user's), or whose secret others can read, has no memo (NULL), and every signature
- * is verified; the reason is logged at debug level. */
+/* The memos of the store s under the user's secret (the store must outlive it), creating the
+ * folder and the secret on first use. Never fails: where either cannot be made or read
+ * (read-only, full, another user's), or the secret is not a 32-byte file that only its owner
+ * may read, there are no memos (NULL) and every signature is verified; the reason is logged
+ * at debug level. */
 struct cvm_verify_memo *cvm_verify_memo_open(struct cvm_store *s, unsigned mode);
 void cvm_verify_memo_free(struct cvm_verify_memo *m);
 CVM_DEFINE_CLEANUP(struct cvm_verify_memo *, cvm_verify_memo_free)
@@ -54,7 +56,7 @@ void cvm_verify_memo_add(const struct cvm_verify_memo *m, const struct cvm_diges
                          const struct cvm_digest *payload, const void *sig, size_t sig_len);
 
 /* For gc, under the store's exclusive lock: removes each memo whose payload blob the store no
- * longer has, and anything else in the folder but the secret and memos. */
+ * longer has, and anything else in the folder but memos. */
 int cvm_verify_memo_sweep(struct cvm_store *s, struct cvm_error **err);
 
 #endif

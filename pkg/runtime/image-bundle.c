@@ -172,12 +172,19 @@ int cvm_image_bundle_check(const struct cvm_image_bundle *b, const struct cvm_me
         (c->rootfs && memcmp(m->rootfs, c->rootfs_digest.bytes, CVM_SHA256_LEN)))
         return c->rootfs ? mismatch(err, "rootfs", m->rootfs, &c->rootfs_digest)
                          : cvm_error_set(err, CVM_E_DIGEST, "the config records no rootfs");
-    for (size_t i = 0; i < c->n_vms; i++)
+    for (size_t i = 0; i < c->n_vms; i++) {
+        /* The runtime first: when it differs, so does the cVM, and the runtime says why. */
+        char what[300];
+        const char *name = b->deployment->spec.vms[i].name;
+        if (memcmp(m->runtime[i], c->vms[i].runtime_measurement.bytes, CVM_SHA256_LEN) != 0) {
+            snprintf(what, sizeof(what), "cVM '%s': its runtime", name);
+            return mismatch(err, what, m->runtime[i], &c->vms[i].runtime_measurement);
+        }
         if (memcmp(m->cvm[i], c->vms[i].measurement.bytes, CVM_SHA256_LEN) != 0) {
-            char what[128];
-            snprintf(what, sizeof(what), "cVM '%s'", b->deployment->spec.vms[i].name);
+            snprintf(what, sizeof(what), "cVM '%s'", name);
             return mismatch(err, what, m->cvm[i], &c->vms[i].measurement);
         }
+    }
     if (memcmp(m->deployment, c->measurement.bytes, CVM_SHA256_LEN) != 0)
         return mismatch(err, "deployment", m->deployment, &c->measurement);
     return 0;

@@ -5,6 +5,8 @@ CVMCTL="$BUILD/cvmctl"
 RT="$BUILD/tests/runtimes"
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
+# The user's state (the secret of verified signatures) stays with the test, not in $HOME.
+export XDG_STATE_HOME="$TMP/state"
 n=0
 failed=0
 

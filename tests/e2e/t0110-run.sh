@@ -131,11 +131,11 @@ chmod u+w "$entry"
 printf 'X' | dd of="$entry" bs=1 seek=300 conv=notrunc 2>/dev/null
 CVMCTL_ROOT="$TMP/stale" "$CVMCTL" run --verify "key:$TMP/k.pub" hello >"$TMP/out" 2>"$TMP/err"
 check "a cache entry changed in place: exit 125, nothing ran" test "$?" = 125 -a ! -s "$TMP/out"
-check "... the runtime measures otherwise than the config records" grep -qx "cvmctl: error: run 'localhost/hello:latest': cVM 'hello': the image measures sha256:[0-9a-f]\{64\}, its config records $(python3 -c "
+check "... the runtime measures otherwise than the config records" grep -qx "cvmctl: error: run 'localhost/hello:latest': cVM 'hello': its runtime: the image measures sha256:[0-9a-f]\{64\}, its config records $(python3 -c "
 import json
 m = json.load(open('$CVMCTL_ROOT/blobs/sha256/${digest#sha256:}'))
 c = json.load(open('$CVMCTL_ROOT/blobs/sha256/' + m['config']['digest'][7:]))
-print(c['cvm']['cvms'][0]['measurement'])")" "$TMP/err"
+print(c['cvm']['cvms'][0]['runtime_measurement'])")" "$TMP/err"
 : >"$TMP/stale/cache/.tmp-1-2-0123456789abcdef"
 rm "$entry"
 expect "a leftover temporary file is ignored; a missing entry is filled again" 0 "$hello_out" "" -- \
@@ -150,10 +150,13 @@ expect "a leftover temporary file with this very name is skipped" 0 "$hello_out"
     env CVMCTL_ROOT="$TMP/stale" unshare -pf --mount-proc "$CVMCTL" run -q --verify "key:$TMP/k.pub" hello
 
 # A config whose recorded measurement was edited, signed all the same: the loader's
-# measurement differs, nothing runs.
-edited=$(python3 - "$CVMCTL_ROOT" "$digest" <<'PY'
+# measurement differs, nothing runs. edit_config NAME FIELD: hello's config with FIELD
+# ("measurement", or the first cVM's "runtime_measurement") zeroed, stored as NAME; prints the
+# new manifest's digest.
+edit_config() {
+    python3 - "$CVMCTL_ROOT" "$digest" "$1" "$2" <<'PY'
 import hashlib, json, os, sys
-root, digest = sys.argv[1], sys.argv[2]
+root, digest, name, field = sys.argv[1:]
 def blob(d):
     return f"{root}/blobs/sha256/{d[7:]}"
 def put(data):
@@ -163,21 +166,28 @@ def put(data):
     return d, len(data)
 m = json.load(open(blob(digest)))
 c = json.load(open(blob(m["config"]["digest"])))
-c["cvm"]["measurement"] = "sha256:" + "0" * 64
+(c["cvm"] if field == "measurement" else c["cvm"]["cvms"][0])[field] = "sha256:" + "0" * 64
 m["config"]["digest"], m["config"]["size"] = put(json.dumps(c, separators=(",", ":")).encode())
 d, size = put(json.dumps(m, separators=(",", ":")).encode())
 index = json.load(open(f"{root}/index.json"))
 index["manifests"].append({"mediaType": m["mediaType"], "digest": d, "size": size,
-                           "annotations": {"org.opencontainers.image.ref.name": "localhost/edited:latest"}})
+                           "annotations": {"org.opencontainers.image.ref.name": f"localhost/{name}:latest"}})
 with open(f"{root}/index.json", "w") as f:
     json.dump(index, f)
 print(d)
 PY
-)
+}
+edited=$(edit_config edited measurement)
 "$CVMCTL" sign --key "$TMP/k.key" edited >/dev/null
 expect "a config whose measurement was edited" 125 "" "cvmctl: error: run 'localhost/edited:latest': deployment: the image measures ${measurement#measurement: }, its config records sha256:0000000000000000000000000000000000000000000000000000000000000000
 " -- "$CVMCTL" run --verify "key:$TMP/k.pub" edited
 check "the edited image is the one signed" test -n "$edited"
+edit_config runtime-edited runtime_measurement >/dev/null
+"$CVMCTL" sign --key "$TMP/k.key" runtime-edited >/dev/null
+"$CVMCTL" run --verify "key:$TMP/k.pub" runtime-edited >"$TMP/out" 2>"$TMP/err"
+check "a config whose runtime measurement was edited: exit 125, nothing ran" \
+    test "$?" = 125 -a ! -s "$TMP/out"
+check "... naming the runtime and both values" grep -qx "cvmctl: error: run 'localhost/runtime-edited:latest': cVM 'hello': its runtime: the image measures sha256:[0-9a-f]\{64\}, its config records sha256:0\{64\}" "$TMP/err"
 
 # ---- attestation ------------------------------------------------------------------------------
 nonce=00112233445566778899aabbccddeeff
