@@ -33,26 +33,65 @@ static int read_checked_manifest(struct cvm_store *s, const struct cvm_descripto
     return 0;
 }
 
+/* Digests checked so far: the images of an index may share blobs (a deployment manifest, a
+ * rootfs), and each is hashed and counted once. */
+struct checked {
+    struct cvm_digest *d;
+    size_t n, cap;
+};
+
+/* Checks blob desc unless it was checked already; counts it. */
+static int check_blob_once(struct cvm_store *s, const struct cvm_descriptor *desc,
+                           struct checked *seen, uint64_t *blobs, uint64_t *bytes,
+                           struct cvm_error **err)
+{
+    for (size_t i = 0; i < seen->n; i++)
+        if (cvm_digest_equal(&seen->d[i], &desc->digest))
+            return 0;
+    if (seen->n == seen->cap) {
+        size_t cap = seen->cap ? 2 * seen->cap : 16;
+        struct cvm_digest *d = realloc(seen->d, cap * sizeof(*d));
+        if (!d)
+            return cvm_error_set_errno(err, ENOMEM, "cannot check blobs");
+        seen->d = d, seen->cap = cap;
+    }
+    uint64_t n = 0;
+    int r = cvm_store_check_blob(s, desc, &n, err);
+    if (r < 0)
+        return r;
+    seen->d[seen->n++] = desc->digest;
+    *blobs += 1;
+    *bytes += n;
+    return 0;
+}
+
 /* Everything manifest m refers to: its config and layers, or the manifests an index lists. */
 static int check_contents(struct cvm_store *s, const struct cvm_manifest *m, int depth,
-                          uint64_t *blobs, uint64_t *bytes, struct cvm_error **err)
+                          struct checked *seen, uint64_t *blobs, uint64_t *bytes,
+                          struct cvm_error **err)
 {
     if (m->is_index && depth > 2)
         return cvm_error_set(err, CVM_E_LIMIT, "indexes nest too deep");
-    uint64_t n = 0;
-    int r = 0;
-    if (!m->is_index && (r = cvm_store_check_blob(s, &m->config, &n, err)) == 0)
-        *blobs += 1, *bytes += n;
+    int r = m->is_index ? 0 : check_blob_once(s, &m->config, seen, blobs, bytes, err);
     for (size_t i = 0; r == 0 && i < m->n_entries; i++) {
         if (m->is_index) {
             CVM_AUTO(cvm_manifest_free) struct cvm_manifest *child = NULL;
             if ((r = read_checked_manifest(s, &m->entries[i], &child, blobs, bytes, err)) == 0)
-                r = check_contents(s, child, depth + 1, blobs, bytes, err);
-        } else if ((r = cvm_store_check_blob(s, &m->entries[i], &n, err)) == 0) {
-            *blobs += 1;
-            *bytes += n;
+                r = check_contents(s, child, depth + 1, seen, blobs, bytes, err);
+        } else {
+            r = check_blob_once(s, &m->entries[i], seen, blobs, bytes, err);
         }
     }
+    return r;
+}
+
+/* check_contents from the top, with a set of its own. */
+static int check_all(struct cvm_store *s, const struct cvm_manifest *m, uint64_t *blobs,
+                     uint64_t *bytes, struct cvm_error **err)
+{
+    struct checked seen = {0};
+    int r = check_contents(s, m, 0, &seen, blobs, bytes, err);
+    free(seen.d);
     return r;
 }
 
@@ -72,7 +111,7 @@ int cvm_image_check_blobs(struct cvm_store *s, const struct cvm_descriptor *imag
     CVM_AUTO(cvm_manifest_free) struct cvm_manifest *m = NULL;
     int r = read_checked_manifest(s, image, &m, &blobs, &bytes, err);
     if (r == 0)
-        r = check_contents(s, m, 0, &blobs, &bytes, err);
+        r = check_all(s, m, &blobs, &bytes, err);
     if (r < 0)
         return r;
     log_checked(start, blobs, bytes);
@@ -98,7 +137,7 @@ struct cvm_blob_check {
 static void *check_main(void *arg)
 {
     struct cvm_blob_check *c = arg;
-    c->result = check_contents(c->store, c->m, 0, &c->blobs, &c->bytes, &c->err);
+    c->result = check_all(c->store, c->m, &c->blobs, &c->bytes, &c->err);
     return NULL;
 }
 
