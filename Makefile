@@ -153,6 +153,13 @@ $(BUILD)/tests/unit/test-layout-tar: LIBS += $(shell pkg-config --libs libarchiv
 # It writes keys in forms cvmctl never writes (encrypted, other curves) with OpenSSL itself.
 $(BUILD)/tests/unit/test-sign: LIBS += $(shell pkg-config --libs libcrypto 2>/dev/null)
 
+# The LibOS's file system is freestanding guest code; its unit test and fuzz target build it
+# for the host.
+LIBOS_HOST_SRC := runtimes/libos/ramfs.c
+$(BUILD)/tests/unit/test-ramfs $(BUILD)/tests/fuzz/fuzz-ramfs: $(call objs,$(LIBOS_HOST_SRC))
+$(BUILD)/obj/tests/unit/test-ramfs.c.o $(BUILD)/obj/tests/fuzz/fuzz-ramfs.c.o: \
+    ALL_CFLAGS += -Iruntimes/libos
+
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz-*.c)
 FUZZ_REPLAY := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(FUZZ_SRC))
 $(BUILD)/tests/fuzz/fuzz-%: $(BUILD)/obj/tests/fuzz/fuzz-%.c.o $(BUILD)/obj/tests/fuzz/replay.c.o $(LIBCVM)
@@ -195,7 +202,7 @@ fuzz: deps
 	@mkdir -p build/fuzz/bin
 	for f in $(FUZZ_SRC); do \
 	  clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(INCLUDES) \
-	    $(PKG_CFLAGS) $$f -o build/fuzz/bin/$$(basename $$f .c) \
+	    -Iruntimes/libos $(PKG_CFLAGS) $$f $(LIBOS_HOST_SRC) -o build/fuzz/bin/$$(basename $$f .c) \
 	    $(subst $(BUILD)/,build/fuzz/,$(LIBCVM)) $(LIBS) || exit 1; \
 	done
 	@echo "run e.g.: build/fuzz/bin/fuzz-elf tests/fuzz/corpus/elf"

@@ -6,6 +6,7 @@ corpus="$(dirname "$0")/../fuzz/corpus"
 quiet() { "$@" >/dev/null; }
 check "yaml corpus replays" quiet "$BUILD/tests/fuzz/fuzz-yaml" "$corpus/yaml" "$(dirname "$0")/../../images/hello/hello.yaml"
 check "elf corpus replays" quiet "$BUILD/tests/fuzz/fuzz-elf" "$corpus/elf" "$BUILD/tests/runtimes" "$BUILD/images/hello"
+check "ramfs corpus replays" quiet "$BUILD/tests/fuzz/fuzz-ramfs" "$corpus/ramfs"
 check "reference corpus replays" quiet "$BUILD/tests/fuzz/fuzz-reference" "$corpus/reference"
 check "manifest and config corpus replays" quiet "$BUILD/tests/fuzz/fuzz-manifest" "$corpus/manifest"
 check "cpio corpus replays" quiet "$BUILD/tests/fuzz/fuzz-cpio" "$corpus/cpio"
