@@ -874,15 +874,28 @@ static int spki_key_error(const struct cvm_verify_key *k, struct cvm_error **err
                  : cvm_error_set(err, CVM_E_FORMAT, "key '%s': not a point on P-256", k->display);
 }
 
+/* An spki key as libcrypto's low-level EC key (OpenSSL 3's decoders and EVP build their
+ * provider stores on first use, ~2 ms per process); NULL when its point is not on the curve
+ * (oct2key checks). Call between ERR marks. */
+static EC_KEY *spki_ec_key(const struct cvm_verify_key *k)
+{
+    EC_KEY *ec = sym_EC_KEY_new_by_curve_name(NID_X9_62_prime256v1);
+    if (ec && sym_EC_KEY_oct2key(ec, k->spki + sizeof(p256_spki_prefix),
+                                 P256_SPKI_LEN - sizeof(p256_spki_prefix), NULL) != 1) {
+        sym_EC_KEY_free(ec);
+        ec = NULL;
+    }
+    return ec;
+}
+
 int cvm_verify_key_prepare(const struct cvm_verify_key *k, struct cvm_error **err)
 {
     int r = cvm_crypto_lib_load(err);
     if (r < 0 || k->pkey)
         return r;
     sym_ERR_set_mark();
-    EC_KEY *ec = sym_EC_KEY_new_by_curve_name(NID_X9_62_prime256v1);
-    bool valid = ec && sym_EC_KEY_oct2key(ec, k->spki + sizeof(p256_spki_prefix),
-                                          P256_SPKI_LEN - sizeof(p256_spki_prefix), NULL) == 1;
+    EC_KEY *ec = spki_ec_key(k);
+    bool valid = ec != NULL;
     sym_EC_KEY_free(ec);
     sym_ERR_pop_to_mark();
     return valid ? 0 : spki_key_error(k, err);
@@ -912,11 +925,8 @@ int cvm_verify_payload(const struct cvm_verify_key *k, const void *payload, size
     sym_ERR_set_mark();
     int ok;
     if (!k->pkey) {
-        /* libcrypto's low-level EC code: OpenSSL 3's decoders and EVP build their provider
-         * stores on first use, ~2 ms per process. oct2key checks the point is on the curve. */
-        EC_KEY *ec = sym_EC_KEY_new_by_curve_name(NID_X9_62_prime256v1);
-        bool valid = ec && sym_EC_KEY_oct2key(ec, k->spki + sizeof(p256_spki_prefix),
-                                              P256_SPKI_LEN - sizeof(p256_spki_prefix), NULL) == 1;
+        EC_KEY *ec = spki_ec_key(k);
+        bool valid = ec != NULL;
         uint8_t h[CVM_SHA256_LEN];
         cvm_sha256(payload, len, h);
         ok = valid && sig.len <= INT_MAX &&
