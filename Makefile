@@ -116,7 +116,7 @@ $(1): $(patsubst %.c,$(BUILD)/guest/%.o,$(2)) $(BAREMETAL_OBJ)
 endef
 
 # Example images: images/<name>/<name>.yaml plus one lib<prog>.so per images/<name>/<prog>.c.
-IMAGES := $(notdir $(wildcard images/*))
+IMAGES := $(patsubst images/%/,%,$(wildcard images/*/))
 image_sos = $(patsubst images/$(1)/%.c,$(BUILD)/images/$(1)/lib%.so,$(wildcard images/$(1)/*.c))
 $(foreach img,$(IMAGES),$(foreach src,$(wildcard images/$(img)/*.c),\
   $(eval $(call guest_so,$(BUILD)/images/$(img)/lib$(basename $(notdir $(src))).so,$(src)))))
@@ -130,6 +130,10 @@ $(foreach img,$(IMAGES),$(eval $(BUILD)/images/$(img)/cvm.yaml: images/$(img)/cv
 .PHONY: images
 images: $(foreach img,$(IMAGES),$(call image_sos,$(img)) $(BUILD)/images/$(img)/$(img).yaml \
           $(BUILD)/images/$(img)/cvm.yaml)
+
+# The LibOS runtime (runtimes/libos) and the images of unmodified musl programs that run on it.
+include runtimes/libos/libos.mk
+include images/musl.mk
 
 # ---- tests ---------------------------------------------------------------------------------
 # Test runtimes: tests/runtimes/<name>.c -> lib<name>.so; a few need special link options.
@@ -153,6 +157,21 @@ $(BUILD)/tests/unit/test-layout-tar: LIBS += $(shell pkg-config --libs libarchiv
 # It writes keys in forms cvmctl never writes (encrypted, other curves) with OpenSSL itself.
 $(BUILD)/tests/unit/test-sign: LIBS += $(shell pkg-config --libs libcrypto 2>/dev/null)
 
+# Unmodified musl programs for Linux cVMs: static PIEs linked with musl's rcrt1.o.
+MUSL_LIB := /usr/lib/x86_64-linux-musl
+MUSL_CFLAGS := -std=gnu11 -O2 -g -fPIE -nostdinc -isystem /usr/include/x86_64-linux-musl \
+               -isystem $(shell gcc -print-file-name=include) -Wall -Wextra
+# static_pie(output, sources)
+define static_pie
+$(1): $(2)
+	@mkdir -p $$(dir $$@)
+	gcc $$(MUSL_CFLAGS) -static-pie -nostdlib -o $$@ $(MUSL_LIB)/rcrt1.o $(MUSL_LIB)/crti.o \
+	  $$^ $(MUSL_LIB)/libc.a $$(shell gcc -print-libgcc-file-name) $(MUSL_LIB)/crtn.o
+endef
+LINUX_TEST_SRC := $(wildcard tests/linux/*.c)
+LINUX_TEST := $(patsubst tests/linux/%.c,$(BUILD)/tests/linux/%,$(LINUX_TEST_SRC))
+$(foreach src,$(LINUX_TEST_SRC),$(eval $(call static_pie,$(patsubst tests/linux/%.c,$(BUILD)/tests/linux/%,$(src)),$(src))))
+
 # The LibOS's file system is freestanding guest code; its unit test and fuzz target build it
 # for the host.
 LIBOS_HOST_SRC := runtimes/libos/ramfs.c
@@ -172,7 +191,7 @@ $(HOSTCALL_TABLE): $(BUILD)/obj/tools/hostcall-table.c.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^
 
 .PHONY: test-bins check check-one
-test-bins: all $(TEST_RT) $(UNIT_BIN) $(FUZZ_REPLAY) $(HOSTCALL_TABLE)
+test-bins: all $(TEST_RT) $(LINUX_TEST) $(UNIT_BIN) $(FUZZ_REPLAY) $(HOSTCALL_TABLE)
 
 check-one: test-bins
 	CVM_BUILD=$(BUILD) prove -j2 $(UNIT_BIN) tests/e2e/t*.sh

@@ -73,6 +73,10 @@ static int monitor_run(int argc, char **argv)
     struct cvm_monitor_config *cfg = NULL;
     if (cvm_monitor_config_load(yaml, 0, &cfg, &err) < 0)
         return cvmctl_fail(err);
+    if (cvm_monitor_config_read_files(cfg, &err) < 0) {
+        cvm_monitor_config_free(cfg);
+        return cvmctl_fail(err);
+    }
     struct cvm_deployment *d = NULL;
     int r = cvm_deployment_create(&cfg->spec, &d, &err);
     if (r < 0) {

@@ -52,6 +52,14 @@ static int check_spec(const struct cvm_deploy_spec *spec, struct cvm_error **err
                                  "window [0x%" PRIx64 ", +0x%" PRIx64 ") of "
                                  "cVM '%s' must be non-empty, page-aligned and above 0",
                                  v->base, v->size, v->name);
+        if (v->abi != CVM_ABI_CVM && v->abi != CVM_ABI_LINUX)
+            return cvm_error_set(err, CVM_E_USAGE, "cVM '%s': unknown abi %d", v->name,
+                                 (int)v->abi);
+        if (v->abi == CVM_ABI_LINUX && v->callback_out == CVM_CALLBACK_MONITOR)
+            return cvm_error_set(err, CVM_E_USAGE,
+                                 "cVM '%s' runs a Linux program: its callback_out must name a "
+                                 "cVM that serves Linux syscalls, such as a LibOS",
+                                 v->name);
         if (v->wait_seconds < CVM_WAIT_JOIN)
             return cvm_error_set(err, CVM_E_USAGE, "cVM '%s': wait must be -1 or more", v->name);
         int links[2] = {v->callback_out, v->callback_in};
@@ -138,10 +146,25 @@ static int heaps_create(struct cvm_deployment *d, const struct cvm_heap_plan *pl
     return 0;
 }
 
+/* What every deployed cVM reports (cvm_vm_info). */
+static int vm_deployed(struct cvm_vm *vm, uint64_t t0)
+{
+    vm->img.file = NULL; /* the caller's bytes are not needed past deployment */
+    vm->info.image_size = vm->img.span;
+    vm->info.heap_base = vm->heap_base;
+    vm->info.heap_size = vm->heap_size;
+    vm->info.heap_group = vm->heap ? vm->heap->name : NULL;
+    vm->info.has_syscall_handler = vm->syscall_handler != 0;
+    vm->info.deploy_ns = cvm_clock_ns() - t0;
+    return 0;
+}
+
 static int vm_deploy(struct cvm_vm *vm, const struct cvm_vm_spec *spec, struct cvm_error **err)
 {
     uint64_t t0 = cvm_clock_ns();
-    int r = cvm_elf_parse(spec->runtime, spec->runtime_len, spec->runtime_name, &vm->img, err);
+    enum cvm_elf_kind kind = spec->abi == CVM_ABI_LINUX ? CVM_ELF_PROGRAM : CVM_ELF_RUNTIME;
+    int r =
+        cvm_elf_parse(spec->runtime, spec->runtime_len, spec->runtime_name, kind, &vm->img, err);
     if (r < 0)
         return r;
     if (vm->img.arch->machine != HOST_MACHINE)
@@ -154,6 +177,13 @@ static int vm_deploy(struct cvm_vm *vm, const struct cvm_vm_spec *spec, struct c
     if (r < 0)
         return r;
     vm->reserved = true;
+    if (spec->abi == CVM_ABI_LINUX) {
+        r = cvm_linux_deploy(vm, spec, err);
+        if (r < 0)
+            return r;
+        return vm_deployed(vm, t0);
+    }
+    vm->image_size = cvm_page_up(vm->img.span);
     r = cvm_layout_prepare(vm, err);
     if (r < 0)
         return r;
@@ -173,15 +203,8 @@ static int vm_deploy(struct cvm_vm *vm, const struct cvm_vm_spec *spec, struct c
     r = cvm_layout_write_boot(vm, spec, err);
     if (r < 0)
         return r;
-    vm->img.file = NULL; /* the caller's bytes are not needed past deployment */
     memcpy(vm->info.runtime_measurement, loaded.measurement, CVM_SHA256_LEN);
-    vm->info.image_size = vm->img.span;
-    vm->info.heap_base = vm->heap_base;
-    vm->info.heap_size = vm->heap_size;
-    vm->info.heap_group = vm->heap ? vm->heap->name : NULL;
-    vm->info.has_syscall_handler = vm->syscall_handler != 0;
-    vm->info.deploy_ns = cvm_clock_ns() - t0;
-    return 0;
+    return vm_deployed(vm, t0);
 }
 
 static int link_callbacks(struct cvm_deployment *d, const struct cvm_deploy_spec *spec,
@@ -237,6 +260,7 @@ int cvm_deployment_create(const struct cvm_deploy_spec *spec, struct cvm_deploym
         vm->base = s->base;
         vm->end = s->base + s->size;
         vm->wait_seconds = s->wait_seconds;
+        vm->abi = s->abi;
         vm->info = (struct cvm_vm_info){
             .name = vm->name, .id = (unsigned)i + 1, .base = s->base, .size = s->size};
         pthread_mutex_init(&vm->grant_lock, NULL);
@@ -250,6 +274,8 @@ int cvm_deployment_create(const struct cvm_deploy_spec *spec, struct cvm_deploym
         r = heaps_create(d, &plan, err);
     if (r == 0)
         r = cvm_rootfs_attach(d, spec->rootfs, spec->rootfs_len, err);
+    d->ldso = spec->ldso;
+    d->ldso_len = spec->ldso_len;
     for (size_t i = 0; r == 0 && i < d->n_vms; i++) {
         r = vm_deploy(&d->vms[i], &spec->vms[i], err);
         if (r < 0)
@@ -257,6 +283,7 @@ int cvm_deployment_create(const struct cvm_deploy_spec *spec, struct cvm_deploym
     }
     if (r == 0)
         r = link_callbacks(d, spec, err);
+    d->ldso = NULL;
     if (r < 0)
         goto fail;
     *ret = d;
@@ -290,7 +317,7 @@ void cvm_deployment_free(struct cvm_deployment *d)
     for (size_t i = 0; i < d->n_vms; i++) {
         struct cvm_vm *vm = &d->vms[i];
         for (unsigned k = 0; k < vm->n_threads; k++) {
-            free(vm->threads[k]->altstack);
+            cvm_altstack_give_back(vm->threads[k]->altstack);
             free(vm->threads[k]);
         }
         cvm_window_release(vm);
@@ -310,11 +337,12 @@ void cvm_deployment_free(struct cvm_deployment *d)
     free(d);
 }
 
-int cvm_runtime_measure(const uint8_t *elf, size_t len, const char *name,
+int cvm_runtime_measure(const uint8_t *elf, size_t len, const char *name, enum cvm_vm_abi abi,
                         uint8_t ret_digest[CVM_SHA256_LEN], struct cvm_error **err)
 {
     struct cvm_elf_image img;
-    int r = cvm_elf_parse(elf, len, name, &img, err);
+    enum cvm_elf_kind kind = abi == CVM_ABI_LINUX ? CVM_ELF_PROGRAM : CVM_ELF_RUNTIME;
+    int r = cvm_elf_parse(elf, len, name, kind, &img, err);
     if (r < 0)
         return r;
     size_t span = (img.span + CVM_PAGE - 1) & ~(CVM_PAGE - 1);

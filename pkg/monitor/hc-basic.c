@@ -1,5 +1,6 @@
 /* Hostcalls for output, exit, identity and time (specs/hostcall-abi.md §4). */
 #include <errno.h>
+#include <sys/random.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -63,4 +64,35 @@ long cvm_hc_gettimeofday(struct cvm_thread *t, const long a[6])
     struct timeval tv;
     gettimeofday(&tv, NULL);
     return cvm_guest_write(t->cur, (uintptr_t)a[0], &tv, sizeof(tv));
+}
+
+long cvm_hc_clock_gettime(struct cvm_thread *t, const long a[6])
+{
+    if (a[0] < 0 || a[0] > CLOCK_BOOTTIME)
+        return -EINVAL;
+    struct timespec ts;
+    if (clock_gettime((clockid_t)a[0], &ts) < 0)
+        return -errno;
+    return cvm_guest_write(t->cur, (uintptr_t)a[1], &ts, sizeof(ts));
+}
+
+long cvm_hc_getrandom(struct cvm_thread *t, const long a[6])
+{
+    uintptr_t buf = (uintptr_t)a[0];
+    size_t len = (size_t)a[1];
+    if (len > CVM_GETRANDOM_MAX)
+        return -EINVAL;
+    if (!cvm_guest_ptr(t->cur, buf, len))
+        return -EFAULT;
+    /* Straight into the guest buffer: the kernel reports an unwritable page as EFAULT. */
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = getrandom((char *)buf + done, len - done, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        done += (size_t)n;
+    }
+    return (long)len;
 }

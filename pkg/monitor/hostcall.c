@@ -16,7 +16,7 @@ static const cvm_hostcall_handler handlers[CVM_HOSTCALL_MAX + 1] = {
 };
 
 /* Runs the target cVM's exported syscall_handler on a stack slot it lends for the call. */
-static long forward(struct cvm_thread *t, struct cvm_vm *target, long nr, const long a[6])
+long cvm_hostcall_forward(struct cvm_thread *t, struct cvm_vm *target, long nr, const long a[6])
 {
     if (t->n_borrowed == CVM_MAX_NEST)
         return -ELOOP;
@@ -48,7 +48,7 @@ long cvm_hostcall_dispatch(long nr, long a0, long a1, long a2, long a3, long a4,
     const long a[6] = {a0, a1, a2, a3, a4, a5};
     long r;
     if (t->cur->callback_out)
-        r = forward(t, t->cur->callback_out, nr, a);
+        r = cvm_hostcall_forward(t, t->cur->callback_out, nr, a);
     else if (nr < 0 || nr > CVM_HOSTCALL_MAX || !handlers[nr])
         r = -ENOSYS;
     else

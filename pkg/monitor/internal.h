@@ -22,10 +22,17 @@
 #define CVM_MAX_THREADS 64 /* threads a cVM may create over its life, the main one included */
 #define CVM_MAX_GRANTS 64  /* regions beyond its window a cVM may be granted */
 #define CVM_MAX_CAPFILES 64
-#define CVM_MAX_NEST 8 /* callback depth: app -> libos -> ... -> monitor */
-#define CVM_ALTSTACK_SIZE (64UL << 10)
-#define CVM_MAX_ROOTFS (4ULL << 30) /* root.cpio bytes, as specs/image-format.md §4 allows */
+#define CVM_MAX_NEST 8                  /* callback depth: app -> libos -> ... -> monitor */
+#define CVM_ALTSTACK_SIZE (128UL << 10) /* signal stack of a cVM thread; a power of two */
+#define CVM_ALTSTACKS 4096              /* cVM threads alive in one process */
+#define CVM_MAX_ROOTFS (4ULL << 30)     /* root.cpio bytes, as specs/image-format.md §4 allows */
 #define CVM_MAX_VMS 64
+#define CVM_GETRANDOM_MAX (1UL << 20) /* bytes of one getrandom hostcall */
+
+static inline uint64_t cvm_page_up(uint64_t v)
+{
+    return (v + CVM_PAGE - 1) & ~(uint64_t)(CVM_PAGE - 1);
+}
 
 struct cvm_region {
     uintptr_t addr;
@@ -80,10 +87,20 @@ struct cvm_thread {
         int slot;
     } borrowed[CVM_MAX_NEST]; /* stack slots lent by callback targets, innermost last */
     int n_borrowed;
-    void *altstack;
+    void *altstack; /* from the arena of signal stacks: signals find the thread by it */
     int fault_signal;
     uintptr_t fault_addr, fault_ip;
     struct cvm_vm *fault_vm;
+    /* Threads of a Linux cVM (specs/hostcall-abi.md §7). Their code runs with the guest's
+     * thread pointer in %fs and the selector at BLOCK, so that every syscall traps. Signal
+     * handlers read these fields, found through the signal stack, never through TLS. */
+    bool linux_abi;
+    volatile unsigned char selector; /* Syscall User Dispatch: 0 allow, 1 block */
+    volatile bool fs_guest;          /* true before %fs is switched to guest_fs, false after */
+    uintptr_t host_fs, guest_fs;     /* thread pointers: the monitor's and the guest's */
+    uintptr_t clear_tid;             /* set_tid_address: zeroed and woken when it ends */
+    void *trap;                      /* the ucontext_t of the syscall being served, or NULL */
+    unsigned long start_regs[17];    /* where it starts, in ucontext gregs order up to rip */
 };
 
 struct cvm_vm {
@@ -92,8 +109,11 @@ struct cvm_vm {
     char *name;
     char *runtime_name;
     struct cvm_elf_image img;
-    uintptr_t base, end;                             /* the window */
-    uintptr_t entry;                                 /* absolute */
+    enum cvm_vm_abi abi;
+    uint64_t image_size; /* runtime, and a Linux program's interpreter after it: page-aligned */
+    uintptr_t linux_sp;  /* a Linux cVM: its main thread's initial stack pointer */
+    uintptr_t base, end; /* the window */
+    uintptr_t entry;     /* absolute */
     uintptr_t syscall_handler;                       /* absolute, 0 if none */
     uintptr_t heap_base, heap_size, gate, stacks_lo; /* heap_*: as the boot block says */
     struct cvm_heap *heap;                           /* its heap group's region, or NULL */
@@ -127,6 +147,8 @@ struct cvm_deployment {
     pthread_mutex_t capfile_lock; /* writers only, as with grants */
     struct cvm_capfile capfiles[CVM_MAX_CAPFILES];
     atomic_size_t n_capfiles;
+    const uint8_t *ldso; /* the spec's, while the deployment is being created only */
+    size_t ldso_len;
     const uint8_t *rootfs; /* read-only copy of root.cpio (hostcalls 900/901); NULL: none */
     size_t rootfs_len;
     size_t rootfs_map_len;
@@ -188,14 +210,37 @@ long cvm_guest_call(uintptr_t fn, uintptr_t sp, const long args[7]);
 _Noreturn void cvm_thread_leave(struct cvm_thread *t, enum cvm_thread_end end, long value);
 long cvm_thread_spawn(struct cvm_vm *vm, uintptr_t fn, uintptr_t arg);
 long cvm_thread_join_guest(struct cvm_thread *t, long tid, long *value);
+bool cvm_context_in_guest(const struct cvm_deployment *d, uintptr_t ip, uintptr_t sp);
+/* A Linux thread of vm starting at regs (gregs order up to rip) with thread pointer fs; the
+ * caller holds vm->dep->lock. Returns its tid or -errno. */
+long cvm_linux_thread_spawn_locked(struct cvm_vm *vm, const unsigned long regs[17], uintptr_t fs);
+
+/* signals.c: the monitor's signal handlers, on per-thread signal stacks of one arena. */
+void cvm_signals_install(void);
+void *cvm_altstack_take(struct cvm_thread *t);
+void cvm_altstack_give_back(void *stack);
+void cvm_signals_block_foreign(void);
+
+/* linux.c: Linux cVMs (specs/hostcall-abi.md §7) */
+int cvm_linux_deploy(struct cvm_vm *vm, const struct cvm_vm_spec *spec, struct cvm_error **err);
+int cvm_linux_check_host(struct cvm_error **err);
+_Noreturn void cvm_linux_thread_enter(struct cvm_thread *t);
+void cvm_linux_thread_end(struct cvm_thread *t);
+void cvm_linux_syscall(struct cvm_thread *t, void *ucontext);
 
 /* hostcall.c */
 bool cvm_thread_should_stop(const struct cvm_thread *t);
 long cvm_hostcall_dispatch(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
+long cvm_hostcall_forward(struct cvm_thread *t, struct cvm_vm *target, long nr, const long a[6]);
 
 /* arch/<arch>/switch.S */
 long cvm_arch_guest_call(uintptr_t fn, uintptr_t sp, const long args[7]);
 long cvm_arch_hostcall_entry(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
 extern const char cvm_arch_hostcall_entry_end[];
+void cvm_arch_signal_entry(int sig, void *info, void *ucontext);
+void cvm_arch_sigreturn(void);
+extern const char cvm_arch_sud_exempt[], cvm_arch_sud_exempt_end[];
+_Noreturn void cvm_arch_linux_enter(const unsigned long regs[17], uintptr_t fs,
+                                    volatile unsigned char *selector);
 
 #endif

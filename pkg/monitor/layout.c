@@ -16,11 +16,6 @@
 #define MADV_POPULATE_WRITE 23
 #endif
 
-static uintptr_t page_up(uintptr_t v)
-{
-    return (v + CVM_PAGE - 1) & ~(CVM_PAGE - 1);
-}
-
 static bool heap_name_valid(const char *s)
 {
     size_t n = s ? strlen(s) : 0;
@@ -221,7 +216,7 @@ static int slot_open(struct cvm_vm *vm, int slot)
 
 int cvm_layout_prepare(struct cvm_vm *vm, struct cvm_error **err)
 {
-    uint64_t image = page_up(vm->img.span);
+    uint64_t image = vm->image_size;
     uint64_t fixed = (uint64_t)CVM_STACK_SLOTS * CVM_STACK_SLOT_SIZE + CVM_GATE_SIZE;
     uint64_t size = vm->end - vm->base;
     if (image > size || size - image < fixed + CVM_MIN_HEAP)

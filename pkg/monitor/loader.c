@@ -28,9 +28,31 @@ static int fits(uint64_t a, uint64_t b, uint64_t limit)
     return a <= limit && b <= limit - a;
 }
 
+/* A program finds its own program headers through AT_PHDR: they must be loaded, either where
+ * PT_PHDR says or inside the segment that maps file offset e_phoff. */
+static int program_phdrs(struct cvm_elf_image *img, const Elf64_Ehdr *eh, bool have_phdr,
+                         struct cvm_error **err)
+{
+    uint64_t size = (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr);
+    if (!have_phdr) {
+        for (size_t i = 0; i < img->n_seg && !have_phdr; i++) {
+            const struct cvm_elf_segment *s = &img->seg[i];
+            if (eh->e_phoff >= s->offset && fits(eh->e_phoff - s->offset, size, s->filesz)) {
+                img->phdr_vaddr = s->vaddr + (eh->e_phoff - s->offset);
+                have_phdr = true;
+            }
+        }
+    }
+    if (!have_phdr || !fits(img->phdr_vaddr, size, img->span))
+        return cvm_error_set(err, CVM_E_FORMAT, "'%s': its program headers are not loaded",
+                             img->name);
+    return 0;
+}
+
 static int parse_phdrs(struct cvm_elf_image *img, const Elf64_Ehdr *eh, struct cvm_error **err)
 {
     const char *name = img->name;
+    bool have_phdr = false;
     if (eh->e_phentsize != sizeof(Elf64_Phdr))
         return cvm_error_set(err, CVM_E_FORMAT, "'%s': program header size %u, expected %zu", name,
                              eh->e_phentsize, sizeof(Elf64_Phdr));
@@ -89,15 +111,24 @@ static int parse_phdrs(struct cvm_elf_image *img, const Elf64_Ehdr *eh, struct c
             img->dyn_size = ph.p_memsz;
             break;
         case PT_INTERP:
-            return cvm_error_set(err, CVM_E_UNSUPPORTED,
-                                 "'%s' asks for a program interpreter; "
-                                 "runtimes are loaded by the monitor",
-                                 name);
+            if (img->kind == CVM_ELF_RUNTIME)
+                return cvm_error_set(err, CVM_E_UNSUPPORTED,
+                                     "'%s' asks for a program interpreter; "
+                                     "runtimes are loaded by the monitor",
+                                     name);
+            img->has_interp = true;
+            break;
         case PT_TLS:
-            return cvm_error_set(err, CVM_E_UNSUPPORTED,
-                                 "'%s' has a TLS segment, which "
-                                 "runtimes cannot use",
-                                 name);
+            if (img->kind == CVM_ELF_RUNTIME)
+                return cvm_error_set(err, CVM_E_UNSUPPORTED,
+                                     "'%s' has a TLS segment, which "
+                                     "runtimes cannot use",
+                                     name);
+            break;
+        case PT_PHDR:
+            img->phdr_vaddr = ph.p_vaddr;
+            have_phdr = true;
+            break;
         default: break;
         }
     }
@@ -110,13 +141,16 @@ static int parse_phdrs(struct cvm_elf_image *img, const Elf64_Ehdr *eh, struct c
     if (img->dyn_size &&
         (!fits(img->dyn_vaddr, img->dyn_size, img->span) || img->dyn_vaddr % 8 != 0))
         return cvm_error_set(err, CVM_E_FORMAT, "'%s': PT_DYNAMIC lies outside the image", name);
+    img->phnum = eh->e_phnum;
+    if (img->kind == CVM_ELF_PROGRAM)
+        return program_phdrs(img, eh, have_phdr, err);
     return 0;
 }
 
-int cvm_elf_parse(const uint8_t *file, size_t len, const char *name, struct cvm_elf_image *ret,
-                  struct cvm_error **err)
+int cvm_elf_parse(const uint8_t *file, size_t len, const char *name, enum cvm_elf_kind kind,
+                  struct cvm_elf_image *ret, struct cvm_error **err)
 {
-    struct cvm_elf_image img = {.name = name, .file = file, .file_len = len};
+    struct cvm_elf_image img = {.name = name, .kind = kind, .file = file, .file_len = len};
     if (len < 4 || memcmp(file, ELFMAG, SELFMAG) != 0)
         return cvm_error_set(err, CVM_E_FORMAT, "'%s' is not an ELF file", name);
     if (len < sizeof(Elf64_Ehdr))
@@ -447,7 +481,7 @@ int cvm_elf_load(const struct cvm_elf_image *img, uintptr_t base, struct cvm_elf
     /* Measured after copying and before relocating, so the value does not depend on base. */
     measure_span(base, img->span, out.measurement);
 
-    if (img->dyn_size) {
+    if (img->dyn_size && img->kind == CVM_ELF_RUNTIME) {
         struct dyn_info di;
         int r = read_dynamic(img, base, &di, err);
         if (r < 0)

@@ -3,6 +3,7 @@
 #ifndef CVM_MONITOR_LOADER_H
 #define CVM_MONITOR_LOADER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,8 +31,17 @@ struct cvm_elf_segment {
     uint32_t flags; /* PF_R | PF_W | PF_X */
 };
 
+/* What an ELF file is to the loader. A runtime is loaded, relocated and linked to the monitor
+ * by it (specs/hostcall-abi.md §1); a Linux program is only placed and measured, and relocates
+ * itself or is relocated by its interpreter, as under Linux (specs/hostcall-abi.md §7). */
+enum cvm_elf_kind {
+    CVM_ELF_RUNTIME,
+    CVM_ELF_PROGRAM,
+};
+
 struct cvm_elf_image {
     const char *name; /* for messages; borrowed */
+    enum cvm_elf_kind kind;
     const uint8_t *file;
     size_t file_len;
     const struct cvm_reloc_arch *arch;
@@ -40,6 +50,11 @@ struct cvm_elf_image {
     uint64_t span;                /* last PT_LOAD vaddr + memsz: the measured, loaded extent */
     uint64_t entry;               /* offset from the load base */
     uint64_t dyn_vaddr, dyn_size; /* dyn_size 0: no PT_DYNAMIC */
+    /* Programs: where the program headers are once loaded (offset from the base, for
+     * AT_PHDR), how many, and whether it names an interpreter (PT_INTERP). */
+    uint64_t phdr_vaddr;
+    uint16_t phnum;
+    bool has_interp;
 };
 
 /* What loading produced: offsets are relative to the load base. */
@@ -51,11 +66,12 @@ struct cvm_elf_loaded {
     size_t n_relocs;          /* relocations applied */
 };
 
-int cvm_elf_parse(const uint8_t *file, size_t len, const char *name, struct cvm_elf_image *ret,
-                  struct cvm_error **err);
+int cvm_elf_parse(const uint8_t *file, size_t len, const char *name, enum cvm_elf_kind kind,
+                  struct cvm_elf_image *ret, struct cvm_error **err);
 
 /* Copies the segments to [base, base + span), which must be mapped read-write and zero,
- * measures the span, then applies relocations and finds the exported symbols. */
+ * measures the span, then (runtimes only) applies relocations and finds the exported
+ * symbols. */
 int cvm_elf_load(const struct cvm_elf_image *img, uintptr_t base, struct cvm_elf_loaded *ret,
                  struct cvm_error **err);
 

@@ -80,6 +80,8 @@ int cvm_measure_vm_log(const struct cvm_deploy_spec *spec, size_t i,
     struct log_writer w = {.buf = log, .err = err};
     put(&w, "cvm-measurement-v1\n");
     put_string(&w, "name", vm->name);
+    if (vm->abi == CVM_ABI_LINUX)
+        put(&w, "abi linux\n");
     put_digest(&w, "runtime", runtime);
     put_digest(&w, "ldso", ldso);
     put_digest(&w, "rootfs", rootfs);
@@ -154,7 +156,7 @@ static int measure(const struct cvm_deploy_spec *spec, const uint8_t (*placed)[C
     }
     int r = 0;
     if (spec->ldso) {
-        r = cvm_runtime_measure(spec->ldso, spec->ldso_len, "ldso", m.ldso, err);
+        r = cvm_runtime_measure(spec->ldso, spec->ldso_len, "ldso", CVM_ABI_LINUX, m.ldso, err);
         m.has_ldso = true;
     }
     if (!rootfs) {
@@ -172,8 +174,8 @@ static int measure(const struct cvm_deploy_spec *spec, const uint8_t (*placed)[C
         if (placed)
             memcpy(m.runtime[i], placed[i], CVM_SHA256_LEN);
         else
-            r = cvm_runtime_measure(vm->runtime, vm->runtime_len, vm->runtime_name, m.runtime[i],
-                                    err);
+            r = cvm_runtime_measure(vm->runtime, vm->runtime_len, vm->runtime_name, vm->abi,
+                                    m.runtime[i], err);
         if (r == 0)
             r = cvm_measure_vm_log(spec, i, m.runtime[i], m.has_ldso ? m.ldso : NULL,
                                    m.has_rootfs ? m.rootfs : NULL, &log, err);

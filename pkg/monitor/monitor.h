@@ -22,6 +22,16 @@ struct cvm_error;
 #define CVM_HEAP_SHARED_SIZE (64ULL << 20) /* the heap CVM_HEAP_SHARED adds to a spec of none */
 #define CVM_HEAP_SHARED_NAME "shared"      /* and its name */
 
+/* What a cVM's runtime is (specs/hostcall-abi.md). CVM_ABI_CVM: a runtime the monitor loads,
+ * relocates and starts with a boot block; it calls the monitor through hostcalls. CVM_ABI_LINUX:
+ * an unmodified Linux program (a static PIE, or a dynamic PIE run by the deployment's ldso)
+ * started as Linux starts a process; its syscalls are trapped and served by its callback_out
+ * cVM (specs/hostcall-abi.md §7). */
+enum cvm_vm_abi {
+    CVM_ABI_CVM = 0,
+    CVM_ABI_LINUX,
+};
+
 /* One cVM of a deployment. Strings and buffers stay owned by the caller. */
 struct cvm_vm_spec {
     const char *name;
@@ -41,6 +51,7 @@ struct cvm_vm_spec {
      * region of the heap group named heap_group (specs/monitor-yaml.md §5). */
     bool clean_room;
     const char *heap_group; /* a name in cvm_deploy_spec.heaps; NULL with clean_room */
+    enum cvm_vm_abi abi;
 };
 
 /* A heap region shared by the cVMs whose heap_group names it: [base, base + size), outside
@@ -153,8 +164,9 @@ void cvm_deployment_stop(struct cvm_deployment *d);
 void cvm_deployment_free(struct cvm_deployment *d);
 
 /* Runtime measurement of an ELF file without running it (specs/measurement.md §1): loads it
- * into a scratch window with the deploy loader and hashes the span. */
-int cvm_runtime_measure(const uint8_t *elf, size_t len, const char *name,
+ * into a scratch window with the deploy loader and hashes the span. abi: how the file is
+ * loaded (an ldso is a Linux program, CVM_ABI_LINUX). */
+int cvm_runtime_measure(const uint8_t *elf, size_t len, const char *name, enum cvm_vm_abi abi,
                         uint8_t ret_digest[CVM_SHA256_LEN], struct cvm_error **err);
 
 /* What a deployment measures to (specs/measurement.md §2-3). */

@@ -16,8 +16,6 @@ __thread uintptr_t cvm_tls_mon_sp __attribute__((tls_model("initial-exec")));
 #define STOP_RETRY_NS (10 * 1000000L)
 #define STOP_GIVE_UP_NS (10 * 1000000000LL)
 
-static const int fault_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP};
-static struct sigaction previous_action[65];
 static pthread_once_t handlers_once = PTHREAD_ONCE_INIT;
 
 static int stop_signal(void)
@@ -41,62 +39,17 @@ _Noreturn void cvm_thread_leave(struct cvm_thread *t, enum cvm_thread_end end, l
     siglongjmp(t->exit_jmp, 1);
 }
 
-/* True when the interrupted context was running cVM code: its instruction or stack pointer
- * lies in a window, or it was in the hostcall trampoline. Monitor C code never runs on a
- * window's stack. */
-static bool context_in_guest(const struct cvm_thread *t, const ucontext_t *uc)
+bool cvm_context_in_guest(const struct cvm_deployment *d, uintptr_t ip, uintptr_t sp)
 {
-    uintptr_t ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
-    uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
-    if (ip >= (uintptr_t)cvm_arch_hostcall_entry && ip < (uintptr_t)cvm_arch_hostcall_entry_end)
+    if (cvm_window_contains(d, ip) || cvm_window_contains(d, sp))
         return true;
-    return cvm_window_contains(t->dep, ip) || cvm_window_contains(t->dep, sp);
-}
-
-static struct cvm_vm *vm_at(const struct cvm_deployment *d, uintptr_t addr)
-{
-    for (size_t i = 0; i < d->n_vms; i++)
-        if (addr >= d->vms[i].base && addr < d->vms[i].end)
-            return &d->vms[i];
-    return NULL;
-}
-
-static void fault_handler(int sig, siginfo_t *si, void *ucv)
-{
-    struct cvm_thread *t = cvm_tls_thread;
-    const ucontext_t *uc = ucv;
-    if (t && context_in_guest(t, uc)) {
-        uintptr_t ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
-        struct cvm_vm *where = vm_at(t->dep, ip);
-        t->fault_signal = sig;
-        t->fault_addr = (uintptr_t)si->si_addr;
-        t->fault_ip = ip;
-        t->fault_vm = where ? where : t->cur;
-        cvm_thread_leave(t, CVM_END_FAULT, 0);
+    /* A Linux program runs code it mapped into a shared heap, on stacks it allocated there. */
+    for (size_t k = 0; k < d->n_heaps; k++) {
+        const struct cvm_region *h = &d->heaps[k].region;
+        if ((ip >= h->addr && ip - h->addr < h->size) || (sp >= h->addr && sp - h->addr < h->size))
+            return true;
     }
-    /* Not a cVM: a monitor bug. Let the previous disposition (default, or a sanitizer's)
-     * see it when the instruction runs again. */
-    sigaction(sig, &previous_action[sig], NULL);
-}
-
-static void stop_handler(int sig, siginfo_t *si, void *ucv)
-{
-    (void)sig;
-    (void)si;
-    struct cvm_thread *t = cvm_tls_thread;
-    if (t && cvm_thread_should_stop(t) && context_in_guest(t, ucv))
-        cvm_thread_leave(t, CVM_END_STOP, 0);
-    /* Otherwise the thread is in the monitor: the dispatcher stops it before it returns. */
-}
-
-static void install_handlers(void)
-{
-    struct sigaction sa = {.sa_sigaction = fault_handler, .sa_flags = SA_SIGINFO | SA_ONSTACK};
-    sigemptyset(&sa.sa_mask);
-    for (size_t i = 0; i < sizeof(fault_signals) / sizeof(fault_signals[0]); i++)
-        sigaction(fault_signals[i], &sa, &previous_action[fault_signals[i]]);
-    sa.sa_sigaction = stop_handler;
-    sigaction(stop_signal(), &sa, NULL);
+    return false;
 }
 
 /* Called with dep->lock held when a thread has ended. */
@@ -105,7 +58,8 @@ static void thread_finished_locked(struct cvm_thread *t)
     struct cvm_vm *vm = t->home;
     struct cvm_deployment *d = t->dep;
     t->done = true;
-    cvm_slot_release(vm, t->slot);
+    if (t->slot >= 0)
+        cvm_slot_release(vm, t->slot);
     bool main = t->tid == 1;
     switch (t->end) {
     case CVM_END_EXIT:
@@ -144,11 +98,14 @@ static void *thread_main(void *arg)
 {
     struct cvm_thread *t = arg;
     cvm_tls_thread = t;
+    cvm_signals_block_foreign();
     stack_t ss = {.ss_sp = t->altstack, .ss_size = CVM_ALTSTACK_SIZE};
     sigaltstack(&ss, NULL);
     if (sigsetjmp(t->exit_jmp, 1) == 0) {
         if (cvm_thread_should_stop(t))
             cvm_thread_leave(t, CVM_END_STOP, 0);
+        if (t->linux_abi)
+            cvm_linux_thread_enter(t);
         const long args[7] = {(long)t->arg};
         long r = cvm_guest_call(t->fn, cvm_slot_top(t->home, t->slot), args);
         t->end = CVM_END_RETURN;
@@ -160,6 +117,8 @@ static void *thread_main(void *arg)
         cvm_slot_release(t->borrowed[t->n_borrowed].vm, t->borrowed[t->n_borrowed].slot);
     }
     t->cur = t->home;
+    if (t->linux_abi)
+        cvm_linux_thread_end(t);
     ss = (stack_t){.ss_flags = SS_DISABLE};
     sigaltstack(&ss, NULL);
     cvm_tls_thread = NULL;
@@ -169,35 +128,73 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
-static long thread_spawn_locked(struct cvm_vm *vm, uintptr_t fn, uintptr_t arg)
+/* A new thread of vm, not yet running; slot -1: it brings its own stack (Linux threads). */
+static struct cvm_thread *thread_new_locked(struct cvm_vm *vm, bool needs_slot, long *ret)
 {
+    *ret = -EAGAIN;
     if (vm->n_threads == CVM_MAX_THREADS)
-        return -EAGAIN;
-    int slot = cvm_slot_acquire(vm);
-    if (slot < 0)
-        return -EAGAIN;
+        return NULL;
+    int slot = needs_slot ? cvm_slot_acquire(vm) : -1;
+    if (needs_slot && slot < 0)
+        return NULL;
     struct cvm_thread *t = calloc(1, sizeof(*t));
-    void *alt = malloc(CVM_ALTSTACK_SIZE);
-    int e = t && alt ? 0 : ENOMEM;
-    if (e == 0) {
-        *t = (struct cvm_thread){.dep = vm->dep,
-                                 .home = vm,
-                                 .cur = vm,
-                                 .tid = vm->n_threads + 1,
-                                 .slot = slot,
-                                 .fn = fn,
-                                 .arg = arg,
-                                 .altstack = alt};
-        e = pthread_create(&t->pthread, NULL, thread_main, t);
+    void *alt = t ? cvm_altstack_take(t) : NULL;
+    if (!t || !alt) {
+        if (slot >= 0)
+            cvm_slot_release(vm, slot);
+        free(t);
+        *ret = -ENOMEM;
+        return NULL;
     }
+    *t = (struct cvm_thread){.dep = vm->dep,
+                             .home = vm,
+                             .cur = vm,
+                             .tid = vm->n_threads + 1,
+                             .slot = slot,
+                             .altstack = alt,
+                             .linux_abi = vm->abi == CVM_ABI_LINUX};
+    return t;
+}
+
+static long thread_start_locked(struct cvm_vm *vm, struct cvm_thread *t)
+{
+    int e = pthread_create(&t->pthread, NULL, thread_main, t);
     if (e != 0) {
-        cvm_slot_release(vm, slot);
-        free(alt);
+        if (t->slot >= 0)
+            cvm_slot_release(vm, t->slot);
+        cvm_altstack_give_back(t->altstack);
         free(t);
         return -e;
     }
     vm->threads[vm->n_threads++] = t;
     return t->tid;
+}
+
+static long thread_spawn_locked(struct cvm_vm *vm, uintptr_t fn, uintptr_t arg)
+{
+    long ret;
+    struct cvm_thread *t = thread_new_locked(vm, true, &ret);
+    if (!t)
+        return ret;
+    t->fn = fn;
+    t->arg = arg;
+    if (t->linux_abi) {
+        /* The main thread of a Linux cVM: its entry point, its process stack (linux.c). */
+        t->start_regs[REG_RSP] = vm->linux_sp;
+        t->start_regs[REG_RIP] = fn;
+    }
+    return thread_start_locked(vm, t);
+}
+
+long cvm_linux_thread_spawn_locked(struct cvm_vm *vm, const unsigned long regs[17], uintptr_t fs)
+{
+    long ret;
+    struct cvm_thread *t = thread_new_locked(vm, false, &ret);
+    if (!t)
+        return ret;
+    memcpy(t->start_regs, regs, sizeof(t->start_regs));
+    t->guest_fs = fs;
+    return thread_start_locked(vm, t);
 }
 
 long cvm_thread_spawn(struct cvm_vm *vm, uintptr_t fn, uintptr_t arg)
@@ -348,7 +345,7 @@ int cvm_deployment_run(struct cvm_deployment *d, const struct cvm_run_options *o
     if (d->ran)
         return cvm_error_set(err, CVM_E_USAGE, "deployment has already run");
     d->ran = true;
-    pthread_once(&handlers_once, install_handlers);
+    pthread_once(&handlers_once, cvm_signals_install);
     struct timespec deadline = {0};
     bool has_deadline = opts && opts->timeout_ms;
     if (has_deadline)

@@ -32,7 +32,7 @@ struct layer {
 struct build {
     const struct cvm_build_options *o;
     struct cvm_monitor_config *cfg;
-    struct cvm_buf ldso, rootfs, deployment;
+    struct cvm_buf deployment;
     struct layer layers[CVM_CONFIG_MAX_VMS + 3];
     size_t n_layers;
     struct cvm_measurement m;
@@ -41,8 +41,6 @@ struct build {
 
 static void build_release(struct build *b)
 {
-    cvm_buf_release(&b->ldso);
-    cvm_buf_release(&b->rootfs);
     cvm_buf_release(&b->deployment);
     for (size_t i = 0; i < b->n_layers; i++)
         cvm_descriptor_release(&b->layers[i].desc);
@@ -89,26 +87,6 @@ static int add_runtimes(struct build *b)
             return r;
     }
     return 0;
-}
-
-/* The rootfs: a folder packed as newc cpio, or a ready archive that must pass the checks. */
-static int load_rootfs(struct build *b, const char *path)
-{
-    cvm_buf_init(&b->rootfs, CVM_ROOTFS_MAX);
-    struct stat st;
-    if (stat(path, &st) < 0)
-        return cvm_error_set_errno(b->err, errno, "rootfs '%s'", path);
-    struct cvm_cpio_stats stats;
-    if (S_ISDIR(st.st_mode)) {
-        CVM_AUTOCLOSE int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-            return cvm_error_set_errno(b->err, errno, "cannot open rootfs '%s'", path);
-        return cvm_cpio_pack_dir(fd, path, &b->rootfs, &stats, b->err);
-    }
-    int r = cvm_buf_read_file(&b->rootfs, AT_FDCWD, path, b->err);
-    if (r == 0)
-        r = cvm_cpio_check(b->rootfs.data, b->rootfs.len, path, &stats, b->err);
-    return r;
 }
 
 /* ---- the deployment manifest layer: canonical YAML the monitor-YAML parser reads back ---- */
@@ -185,6 +163,8 @@ static int emit_deployment(struct build *b)
             (r = emit_key(b, "    ", "callback_in", spec->vms[vm->callback_in].name)) < 0)
             break;
         if (vm->heap_group && (r = emit_key(b, "    ", "heap_group", vm->heap_group)) < 0)
+            break;
+        if (vm->abi == CVM_ABI_LINUX && (r = emit_key(b, "    ", "abi", "linux")) < 0)
             break;
         r = emit(b,
                  "    wait: %d\n    clean_room: %s\n    isolation: {base: 0x%llx, size: 0x%llx}\n",
@@ -290,7 +270,7 @@ static json_t *config_json(struct build *b)
         json_object_set_new(cvm, "rootfs",
                             json_pack("{s:s, s:s, s:I}", "title", CVM_ROOTFS_TITLE, "digest",
                                       hexdigest(b->m.rootfs, d1), "size",
-                                      (json_int_t)b->rootfs.len));
+                                      (json_int_t)b->cfg->spec.rootfs_len));
     if (cvm) {
         json_object_set_new(cvm, "cvms", vms);
         json_object_set_new(cvm, "measurement", json_string(hexdigest(b->m.deployment, d1)));
@@ -390,23 +370,7 @@ static int read_inputs(struct build *b, const char *file)
     cvm_buf_release(&text);
     if (r < 0)
         return r;
-    struct cvm_deploy_spec *spec = &b->cfg->spec;
-    const char *ldso = cvm_monitor_config_ldso_path(b->cfg);
-    if (ldso) {
-        cvm_buf_init(&b->ldso, CVM_LDSO_MAX);
-        if ((r = cvm_buf_read_file(&b->ldso, AT_FDCWD, ldso, b->err)) < 0)
-            return cvm_error_prefix(b->err, "ldso");
-        spec->ldso = b->ldso.data;
-        spec->ldso_len = b->ldso.len;
-    }
-    const char *rootfs = cvm_monitor_config_rootfs_path(b->cfg);
-    if (rootfs) {
-        if ((r = load_rootfs(b, rootfs)) < 0)
-            return r;
-        spec->rootfs = b->rootfs.data;
-        spec->rootfs_len = b->rootfs.len;
-    }
-    return 0;
+    return cvm_monitor_config_read_files(b->cfg, b->err);
 }
 
 int cvm_image_build(struct cvm_store *s, const struct cvm_build_options *o,
@@ -440,9 +404,11 @@ int cvm_image_build(struct cvm_store *s, const struct cvm_build_options *o,
         r = add_runtimes(&b);
     const char *ldso = r == 0 ? cvm_monitor_config_ldso_path(b.cfg) : NULL;
     if (ldso)
-        r = add_layer(&b, cvm_path_basename(ldso), CVM_MEDIA_LDSO, b.ldso.data, b.ldso.len, true);
+        r = add_layer(&b, cvm_path_basename(ldso), CVM_MEDIA_LDSO, b.cfg->spec.ldso,
+                      b.cfg->spec.ldso_len, true);
     if (r == 0 && b.cfg->spec.rootfs)
-        r = add_layer(&b, CVM_ROOTFS_TITLE, CVM_MEDIA_ROOTFS, b.rootfs.data, b.rootfs.len, true);
+        r = add_layer(&b, CVM_ROOTFS_TITLE, CVM_MEDIA_ROOTFS, b.cfg->spec.rootfs,
+                      b.cfg->spec.rootfs_len, true);
     if (r == 0)
         r = store_layers(&b, s);
     struct cvm_descriptor config = {0}, manifest = {0};

@@ -12,15 +12,15 @@
 
 struct cvm_error;
 struct cvm_store;
+#include "runtime.h"
+
 struct cvm_monitor_config;
 
-#define CVM_BUILD_FILE "cvm.yaml"       /* default build file inside the context */
-#define CVM_DEPLOYMENT_TITLE "cvm.yaml" /* title of the deployment manifest layer */
-#define CVM_ROOTFS_TITLE "root.cpio"    /* title of the rootfs layer */
-#define CVM_ROOTFS_MAX                                                                             \
-    (UINT64_C(4) << 30) /* an uncompressed rootfs larger than 4 GiB is refused                     \
-                         */
-#define CVM_LDSO_MAX (64u << 20)
+#define CVM_BUILD_FILE "cvm.yaml"            /* default build file inside the context */
+#define CVM_DEPLOYMENT_TITLE "cvm.yaml"      /* title of the deployment manifest layer */
+#define CVM_ROOTFS_TITLE "root.cpio"         /* title of the rootfs layer */
+#define CVM_ROOTFS_MAX CVM_CONFIG_MAX_ROOTFS /* an uncompressed rootfs over 4 GiB is refused */
+#define CVM_LDSO_MAX CVM_CONFIG_MAX_LDSO
 
 struct cvm_build_options {
     const char *context; /* the folder file paths resolve against */

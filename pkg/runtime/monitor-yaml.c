@@ -9,9 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
 #include <yaml.h>
 
 #include "base.h"
+#include "cpio.h"
 #include "runtime.h"
 
 /* Everything a config owns; the public spec points into it. */
@@ -23,7 +25,8 @@ struct cvm_config_storage {
     struct cvm_capfile_spec *capfiles;
     struct cvm_heap_spec *heaps;
     struct vm_extra *extra;        /* per cVM, parallel to vms */
-    char *ldso_path, *rootfs_path; /* CVM_CONFIG_IMAGE: resolved, or NULL */
+    char *ldso_path, *rootfs_path; /* resolved, or NULL */
+    struct cvm_buf ldso, rootfs;   /* cvm_monitor_config_read_files */
     char **strings;                /* every string handed out, freed together */
     size_t n_strings, cap_strings;
 };
@@ -440,6 +443,14 @@ static int parse_vm(struct parse *p, yaml_node_t *n, size_t index)
             if ((r = get_string(p, v, k, &vm->heap_group)) < 0)
                 return r;
             x->heap_group_mark = v->start_mark;
+        } else if (strcmp(k, "abi") == 0) {
+            const char *s;
+            if ((r = get_string(p, v, k, &s)) < 0)
+                return r;
+            if (strcmp(s, "cvm") != 0 && strcmp(s, "linux") != 0)
+                return fail_at(p, v->start_mark, CVM_E_FORMAT,
+                               "'abi' of cVM '%s' must be 'cvm' or 'linux', not '%s'", vm->name, s);
+            vm->abi = s[0] == 'l' ? CVM_ABI_LINUX : CVM_ABI_CVM;
         } else {
             return fail_at(p, node(p, pr->key)->start_mark, CVM_E_FORMAT,
                            "unknown key '%s' in "
@@ -675,9 +686,9 @@ static int parse_root(struct parse *p, yaml_node_t *root, struct cvm_deploy_spec
             caps = node(p, pr->value);
         else if (strcmp(k, "heaps") == 0)
             heaps = node(p, pr->value);
-        else if ((p->flags & CVM_CONFIG_IMAGE) && strcmp(k, "ldso") == 0)
+        else if (strcmp(k, "ldso") == 0)
             r = get_path(p, node(p, pr->value), k, &p->st->ldso_path);
-        else if ((p->flags & CVM_CONFIG_IMAGE) && strcmp(k, "rootfs") == 0)
+        else if (strcmp(k, "rootfs") == 0)
             r = get_path(p, node(p, pr->value), k, &p->st->rootfs_path);
         else
             return fail_at(p, node(p, pr->key)->start_mark, CVM_E_FORMAT,
@@ -771,6 +782,8 @@ static void storage_free(struct cvm_config_storage *st)
     free(st->vms);
     free(st->capfiles);
     free(st->heaps);
+    cvm_buf_release(&st->ldso);
+    cvm_buf_release(&st->rootfs);
     if (st->have_doc)
         yaml_document_delete(&st->doc);
     free(st);
@@ -865,4 +878,46 @@ int cvm_monitor_config_load(const char *path, unsigned flags, struct cvm_monitor
     r = cvm_monitor_config_parse((const char *)text.data, text.len, path, dir, flags, ret, err);
     cvm_buf_release(&text);
     return r;
+}
+
+/* The rootfs: a folder packed as newc cpio, or a ready archive that must pass the checks. */
+static int read_rootfs(struct cvm_buf *out, const char *path, struct cvm_error **err)
+{
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return cvm_error_set_errno(err, errno, "rootfs '%s'", path);
+    struct cvm_cpio_stats stats;
+    if (S_ISDIR(st.st_mode)) {
+        CVM_AUTOCLOSE int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+            return cvm_error_set_errno(err, errno, "cannot open rootfs '%s'", path);
+        return cvm_cpio_pack_dir(fd, path, out, &stats, err);
+    }
+    int r = cvm_buf_read_file(out, AT_FDCWD, path, err);
+    if (r == 0)
+        r = cvm_cpio_check(out->data, out->len, path, &stats, err);
+    return r;
+}
+
+int cvm_monitor_config_read_files(struct cvm_monitor_config *cfg, struct cvm_error **err)
+{
+    struct cvm_config_storage *st = cfg->storage;
+    if (st->ldso_path) {
+        cvm_buf_release(&st->ldso);
+        cvm_buf_init(&st->ldso, CVM_CONFIG_MAX_LDSO);
+        if (cvm_buf_read_file(&st->ldso, AT_FDCWD, st->ldso_path, err) < 0)
+            return cvm_error_prefix(err, "ldso");
+        cfg->spec.ldso = st->ldso.data;
+        cfg->spec.ldso_len = st->ldso.len;
+    }
+    if (st->rootfs_path) {
+        cvm_buf_release(&st->rootfs);
+        cvm_buf_init(&st->rootfs, CVM_CONFIG_MAX_ROOTFS);
+        int r = read_rootfs(&st->rootfs, st->rootfs_path, err);
+        if (r < 0)
+            return r;
+        cfg->spec.rootfs = st->rootfs.data;
+        cfg->spec.rootfs_len = st->rootfs.len;
+    }
+    return 0;
 }

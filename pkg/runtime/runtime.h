@@ -11,11 +11,13 @@ struct cvm_error;
 
 #define CVM_CONFIG_MAX_YAML (1u << 20)      /* a deployment YAML larger than 1 MiB is refused */
 #define CVM_CONFIG_MAX_RUNTIME (256u << 20) /* likewise a runtime file over 256 MiB */
+#define CVM_CONFIG_MAX_LDSO (64u << 20)     /* an ldso over 64 MiB */
+#define CVM_CONFIG_MAX_ROOTFS (4ULL << 30)  /* a root.cpio over 4 GiB */
 
 enum cvm_config_flags {
     CVM_CONFIG_NO_FILES = 1 << 0, /* parse and resolve only: do not read runtime files */
-    /* A build file or an image's deployment manifest (specs/image-format.md §3): also accepts
-     * the top-level 'ldso' and 'rootfs' paths, and every path must stay inside the folder. */
+    /* A build file or an image's deployment manifest (specs/image-format.md §3): every path
+     * must stay inside the folder. */
     CVM_CONFIG_IMAGE = 1 << 1,
 };
 
@@ -36,10 +38,14 @@ int cvm_monitor_config_parse(const char *text, size_t len, const char *display,
 
 void cvm_monitor_config_free(struct cvm_monitor_config *cfg);
 
-/* Resolved paths: cVM i's runtime; the ldso and rootfs of CVM_CONFIG_IMAGE (NULL if absent). */
+/* Resolved paths: cVM i's runtime; the ldso and the rootfs (NULL if absent). */
 const char *cvm_monitor_config_runtime_path(const struct cvm_monitor_config *cfg, size_t i);
 const char *cvm_monitor_config_ldso_path(const struct cvm_monitor_config *cfg);
 const char *cvm_monitor_config_rootfs_path(const struct cvm_monitor_config *cfg);
+
+/* Reads the ldso and the rootfs the config names (a folder is packed as newc cpio; a file must
+ * pass specs/image-format.md §4's checks) and points its spec at them. */
+int cvm_monitor_config_read_files(struct cvm_monitor_config *cfg, struct cvm_error **err);
 
 /* Points cVM i at runtime bytes the caller keeps alive (after CVM_CONFIG_NO_FILES). */
 void cvm_monitor_config_set_runtime(struct cvm_monitor_config *cfg, size_t i, const uint8_t *elf,

@@ -13,7 +13,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct cvm_elf_image img;
     struct cvm_error *err = NULL;
-    if (cvm_elf_parse(data, size, "fuzz.so", &img, &err) == 0 && img.span <= (64u << 20)) {
+    if (cvm_elf_parse(data, size, "fuzz.so", CVM_ELF_RUNTIME, &img, &err) == 0 &&
+        img.span <= (64u << 20)) {
         size_t len = (img.span + 4095) & ~(size_t)4095;
         void *mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);

@@ -115,7 +115,7 @@ static void window_too_small(void)
     /* image pages + 16 stack slots of 256 KiB + 16 KiB gate + 64 KiB minimum heap */
     struct cvm_elf_image img;
     struct cvm_error *err = NULL;
-    CHECK_INT(cvm_elf_parse(f.bytes[0], f.vms[0].runtime_len, "a", &img, &err), 0);
+    CHECK_INT(cvm_elf_parse(f.bytes[0], f.vms[0].runtime_len, "a", CVM_ELF_RUNTIME, &img, &err), 0);
     char want[256];
     snprintf(
         want, sizeof(want),

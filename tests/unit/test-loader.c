@@ -12,7 +12,7 @@ static const char *parse_error(const unsigned char *buf, size_t len)
     static char msg[CVM_ERROR_MSG_MAX];
     struct cvm_elf_image img;
     struct cvm_error *err = NULL;
-    if (cvm_elf_parse(buf, len, "t.so", &img, &err) == 0)
+    if (cvm_elf_parse(buf, len, "t.so", CVM_ELF_RUNTIME, &img, &err) == 0)
         return "(parsed)";
     snprintf(msg, sizeof(msg), "%s", err->message);
     cvm_error_free(err);
@@ -122,7 +122,7 @@ static void load_at(const char *rel, unsigned char digest[32], uintptr_t *ret_ba
     unsigned char *b = tap_read_build_file(rel, &len);
     struct cvm_elf_image img;
     struct cvm_error *err = NULL;
-    CHECK_INT(cvm_elf_parse(b, len, rel, &img, &err), 0);
+    CHECK_INT(cvm_elf_parse(b, len, rel, CVM_ELF_RUNTIME, &img, &err), 0);
     void *mem =
         mmap(NULL, img.span + 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     CHECK(mem != MAP_FAILED);
@@ -145,7 +145,7 @@ static void measurement_independent_of_base(void)
     size_t len;
     unsigned char *b = tap_read_build_file("tests/runtimes/libreloc.so", &len);
     struct cvm_error *err = NULL;
-    CHECK_INT(cvm_runtime_measure(b, len, "libreloc.so", d3, &err), 0);
+    CHECK_INT(cvm_runtime_measure(b, len, "libreloc.so", CVM_ABI_CVM, d3, &err), 0);
     CHECK(memcmp(d1, d3, 32) == 0);
     free(b);
 }

@@ -24,14 +24,34 @@
       "publishes [addr, addr+size) of the caller's window as CAP_File name")                       \
     X(406, CAPFILE_PROBE, capfile_probe, 2, "const char *name, struct cvm_hc_region *out",         \
       "grants the caller CAP_File name and stores its address and size in *out")                   \
+    X(407, FUTEX_WAIT, futex_wait, 3,                                                              \
+      "const unsigned *addr, unsigned val, const struct timespec *timeout",                        \
+      "sleeps while *addr == val, at most *timeout (NULL: no limit); 0 when woken, -EAGAIN "       \
+      "if *addr != val, -ETIMEDOUT, -EINTR")                                                       \
+    X(408, FUTEX_WAKE, futex_wake, 2, "const unsigned *addr, long count",                          \
+      "wakes up to count threads sleeping in 407 on addr; returns how many it woke")               \
     X(700, GET_MY_INNER, get_my_inner, 1, "struct cvm_hc_region *out",                             \
       "grants the caller the window of its callback_in cVM and stores it in *out")                 \
     X(800, GETTIMEOFDAY, gettimeofday, 2, "struct timeval *tv, void *tz",                          \
       "stores the wall-clock time in *tv; tz must be NULL")                                        \
+    X(801, CLOCK_GETTIME, clock_gettime, 2, "long clock, struct timespec *ts",                     \
+      "stores the time of Linux clock `clock` (0-7) in *ts")                                       \
+    X(802, GETRANDOM, getrandom, 2, "void *buf, size_t len",                                       \
+      "fills buf with len random bytes (len at most 1 MiB); returns len")                          \
     X(900, ROOTFS_SIZE, rootfs_size, 0, "",                                                        \
       "returns the size in bytes of the deployment's root.cpio")                                   \
     X(901, ROOTFS_READ, rootfs_read, 3, "void *buf, size_t len, size_t offset",                    \
-      "copies bytes [offset, offset+len) of the deployment's root.cpio into buf; returns len")
+      "copies bytes [offset, offset+len) of the deployment's root.cpio into buf; returns len")     \
+    X(950, LINUX_SET_TP, linux_set_tp, 1, "unsigned long tp",                                      \
+      "sets the thread pointer (%fs base) the trapped Linux thread resumes with")                  \
+    X(951, LINUX_CLONE, linux_clone, 5,                                                            \
+      "unsigned long flags, void *stack, int *ptid, int *ctid, unsigned long tls",                 \
+      "starts a thread of the trapped Linux cVM resuming from its clone with rax 0 on stack; "     \
+      "returns its tid")                                                                           \
+    X(952, LINUX_SET_TID_ADDRESS, linux_set_tid_address, 1, "int *ctid",                           \
+      "the trapped Linux thread's clear-child-tid address; returns its tid")                       \
+    X(953, LINUX_GETTID, linux_gettid, 0, "",                                                      \
+      "returns the trapped Linux thread's tid (its cVM's main thread: 1)")
 
 #define CVM_HOSTCALL_MAX 1023     /* highest number the dispatcher accepts */
 #define CVM_HOSTCALL_NAME_MAX 255 /* longest CAP_File name, without its NUL */

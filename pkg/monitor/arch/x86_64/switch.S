@@ -79,4 +79,78 @@ cvm_arch_hostcall_entry:
 cvm_arch_hostcall_entry_end:
     .size cvm_arch_hostcall_entry, .-cvm_arch_hostcall_entry
 
+
+/* Linux programs (specs/hostcall-abi.md §7). Their syscalls are trapped with Syscall User
+ * Dispatch: while a thread's selector byte says BLOCK, every syscall instruction outside
+ * [cvm_arch_sud_exempt, cvm_arch_sud_exempt_end) raises SIGSYS. The monitor's signal handlers
+ * return to trapped code through the restorer below, the one syscall made with BLOCK set. */
+    .globl cvm_arch_sud_exempt
+    .globl cvm_arch_sud_exempt_end
+    .globl cvm_arch_sigreturn
+    .type cvm_arch_sigreturn, @function
+cvm_arch_sud_exempt:
+cvm_arch_sigreturn:
+    movl $15, %eax                      /* rt_sigreturn */
+    syscall
+    ud2
+    .size cvm_arch_sigreturn, .-cvm_arch_sigreturn
+cvm_arch_sud_exempt_end:
+
+/* The entry the kernel calls for the monitor's signals: the C handler (rdi, rsi, rdx as
+ * given) returns the guest thread pointer in rax and the selector to re-arm in rdx, or rdx 0
+ * when the interrupted code did not run with the guest's thread pointer. Switching %fs back
+ * happens here, after the last C code, because C code may read the monitor's TLS through it. */
+    .globl cvm_arch_signal_entry
+    .type cvm_arch_signal_entry, @function
+cvm_arch_signal_entry:
+    .cfi_startproc
+    subq $8, %rsp                       /* the kernel enters with rsp = 8 mod 16 */
+    callq cvm_signal_dispatch@PLT
+    addq $8, %rsp
+    testq %rdx, %rdx
+    jz 1f
+    movq %rdx, %r10                     /* r10 survives the syscall; rcx and r11 do not */
+    movq %rax, %rsi
+    movl $0x1002, %edi                  /* ARCH_SET_FS */
+    movl $158, %eax                     /* arch_prctl: still allowed, the selector is ALLOW */
+    syscall
+    movb $1, (%r10)                     /* SYSCALL_DISPATCH_FILTER_BLOCK */
+1:  retq                                /* into the restorer */
+    .cfi_endproc
+    .size cvm_arch_signal_entry, .-cvm_arch_signal_entry
+
+/* _Noreturn void cvm_arch_linux_enter(const unsigned long regs[17], unsigned long fs,
+ *                                     volatile unsigned char *selector)
+ * Starts a Linux thread: %fs = fs, the selector armed, then every register from regs (the
+ * order of ucontext's gregs: r8-r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip), and a jump
+ * to regs[16]. r11 is not restored: after a syscall it holds no value a program may use.
+ * The flags are those of the monitor: after a syscall a program may assume none either. */
+    .globl cvm_arch_linux_enter
+    .type cvm_arch_linux_enter, @function
+cvm_arch_linux_enter:
+    movq %rdi, %r12                     /* r12 and r10 survive the syscall; rcx and r11 do not */
+    movq %rdx, %r10
+    movl $0x1002, %edi
+    movl $158, %eax
+    syscall                             /* arch_prctl(ARCH_SET_FS, fs): rsi already holds fs */
+    movb $1, (%r10)
+    movq %r12, %r11
+    movq 0(%r11), %r8
+    movq 8(%r11), %r9
+    movq 16(%r11), %r10
+    movq 32(%r11), %r12
+    movq 40(%r11), %r13
+    movq 48(%r11), %r14
+    movq 56(%r11), %r15
+    movq 64(%r11), %rdi
+    movq 72(%r11), %rsi
+    movq 80(%r11), %rbp
+    movq 88(%r11), %rbx
+    movq 96(%r11), %rdx
+    movq 104(%r11), %rax
+    movq 112(%r11), %rcx
+    movq 120(%r11), %rsp
+    jmpq *128(%r11)
+    .size cvm_arch_linux_enter, .-cvm_arch_linux_enter
+
     .section .note.GNU-stack,"",@progbits

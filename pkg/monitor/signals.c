@@ -1,0 +1,258 @@
+/* The monitor's signal handlers: faults of cVM code, stop requests, and the syscalls of Linux
+ * cVMs trapped by Syscall User Dispatch (specs/hostcall-abi.md §6-7). They run on per-thread
+ * signal stacks carved from one arena, and find their cVM thread from the stack they run on:
+ * a signal may arrive while %fs holds a Linux program's thread pointer, when the monitor's
+ * TLS is out of reach. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#ifndef SYS_USER_DISPATCH
+#define SYS_USER_DISPATCH 2 /* si_code of a SIGSYS raised by Syscall User Dispatch */
+#endif
+#define SUD_ALLOW 0
+
+#if defined(__has_attribute)
+#if __has_attribute(no_stack_protector)
+#define NO_STACK_PROTECTOR __attribute__((no_stack_protector))
+#endif
+#endif
+#ifndef NO_STACK_PROTECTOR
+#define NO_STACK_PROTECTOR
+#endif
+/* Code that may run with the guest's %fs: no TLS, no stack protector canary (read via %fs),
+ * no sanitizer runtime. */
+#define GUEST_FS_SAFE NO_STACK_PROTECTOR __attribute__((no_sanitize("address", "undefined")))
+
+static const int fault_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP};
+
+/* The kernel's struct sigaction: installed directly so that the restorer, the code that
+ * returns from a handler, is the monitor's own (the one syscall a blocked Linux thread may
+ * make), not the C library's. */
+struct kernel_sigaction {
+    void (*handler)(int, void *, void *);
+    unsigned long flags;
+    void (*restorer)(void);
+    uint64_t mask;
+};
+#define KSA_RESTORER 0x04000000UL
+
+static struct kernel_sigaction previous_action[65];
+static pthread_once_t arena_once = PTHREAD_ONCE_INIT;
+static uintptr_t arena;
+static struct cvm_thread *_Atomic arena_owner[CVM_ALTSTACKS];
+
+static int stop_signal(void)
+{
+    return SIGRTMIN + 3;
+}
+
+static long kernel_sigaction(int sig, const struct kernel_sigaction *act,
+                             struct kernel_sigaction *old)
+{
+    return syscall(SYS_rt_sigaction, sig, act, old, sizeof(uint64_t));
+}
+
+static void arena_create(void)
+{
+    void *p = mmap(NULL, (size_t)CVM_ALTSTACKS * CVM_ALTSTACK_SIZE, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    arena = p == MAP_FAILED ? 0 : (uintptr_t)p;
+}
+
+void *cvm_altstack_take(struct cvm_thread *t)
+{
+    pthread_once(&arena_once, arena_create);
+    if (!arena)
+        return NULL;
+    for (size_t i = 0; i < CVM_ALTSTACKS; i++) {
+        struct cvm_thread *none = NULL;
+        if (atomic_load_explicit(&arena_owner[i], memory_order_relaxed) ||
+            !atomic_compare_exchange_strong(&arena_owner[i], &none, t))
+            continue;
+        void *stack = (void *)(arena + i * CVM_ALTSTACK_SIZE);
+        if (mprotect(stack, CVM_ALTSTACK_SIZE, PROT_READ | PROT_WRITE) == 0)
+            return stack;
+        atomic_store(&arena_owner[i], NULL);
+        return NULL;
+    }
+    return NULL;
+}
+
+void cvm_altstack_give_back(void *stack)
+{
+    if (!stack)
+        return;
+    size_t i = ((uintptr_t)stack - arena) / CVM_ALTSTACK_SIZE;
+    (void)madvise(stack, CVM_ALTSTACK_SIZE, MADV_DONTNEED);
+    atomic_store(&arena_owner[i], NULL);
+}
+
+/* The cVM thread whose signal stack holds sp, or NULL (another thread, or not on its signal
+ * stack). Plain loads: no TLS, no calls. */
+static GUEST_FS_SAFE struct cvm_thread *thread_at(uintptr_t sp)
+{
+    uintptr_t base = arena;
+    if (!base || sp < base || sp - base >= (uintptr_t)CVM_ALTSTACKS * CVM_ALTSTACK_SIZE)
+        return NULL;
+    return atomic_load_explicit(&arena_owner[(sp - base) / CVM_ALTSTACK_SIZE],
+                                memory_order_acquire);
+}
+
+static GUEST_FS_SAFE void set_fs(uintptr_t value)
+{
+    long r;
+    __asm__ volatile("syscall"
+                     : "=a"(r)
+                     : "0"((long)SYS_arch_prctl), "D"(0x1002L /* ARCH_SET_FS */), "S"(value)
+                     : "rcx", "r11", "memory");
+    (void)r;
+}
+
+/* What cvm_arch_signal_entry does after the handler: with a selector, switch %fs to fs and
+ * block syscalls again, for the interrupted Linux program. */
+struct signal_resume {
+    uintptr_t fs;
+    volatile unsigned char *selector;
+};
+
+/* Entering a handler: syscalls allowed and the monitor's %fs back, so the handler is ordinary
+ * C code. Returns the thread and whether the interrupted code ran with the guest's %fs. */
+static GUEST_FS_SAFE __attribute__((noinline)) struct cvm_thread *signal_enter(bool *was_guest)
+{
+    struct cvm_thread *t = thread_at((uintptr_t)__builtin_frame_address(0));
+    *was_guest = false;
+    if (!t || !t->linux_abi)
+        return t;
+    t->selector = SUD_ALLOW;
+    if (t->fs_guest) {
+        *was_guest = true;
+        set_fs(t->host_fs);
+        t->fs_guest = false;
+    }
+    return t;
+}
+
+static struct signal_resume signal_resume(struct cvm_thread *t, bool was_guest)
+{
+    if (!t || !was_guest)
+        return (struct signal_resume){0, NULL};
+    t->fs_guest = true;
+    return (struct signal_resume){t->guest_fs, &t->selector};
+}
+
+static struct cvm_vm *vm_at(const struct cvm_deployment *d, uintptr_t addr)
+{
+    for (size_t i = 0; i < d->n_vms; i++)
+        if (addr >= d->vms[i].base && addr < d->vms[i].end)
+            return &d->vms[i];
+    return NULL;
+}
+
+/* True when the interrupted context ran cVM code: its instruction or stack pointer lies in a
+ * window or a shared heap, or it was in the hostcall trampoline. */
+static bool in_guest(const struct cvm_thread *t, const ucontext_t *uc)
+{
+    uintptr_t ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+    uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+    if (ip >= (uintptr_t)cvm_arch_hostcall_entry && ip < (uintptr_t)cvm_arch_hostcall_entry_end)
+        return true;
+    return cvm_context_in_guest(t->dep, ip, sp);
+}
+
+static _Noreturn void fault(struct cvm_thread *t, int sig, const siginfo_t *si,
+                            const ucontext_t *uc)
+{
+    uintptr_t ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+    struct cvm_vm *where = vm_at(t->dep, ip);
+    t->fault_signal = sig;
+    t->fault_addr = (uintptr_t)si->si_addr;
+    t->fault_ip = ip;
+    t->fault_vm = where ? where : t->cur;
+    cvm_thread_leave(t, CVM_END_FAULT, 0);
+}
+
+static void fault_signal(struct cvm_thread *t, int sig, siginfo_t *si, ucontext_t *uc)
+{
+    if (t && in_guest(t, uc))
+        fault(t, sig, si, uc);
+    /* Not a cVM: a monitor bug. Let the previous disposition (default, or a sanitizer's) see it
+     * when the instruction runs again. */
+    kernel_sigaction(sig, &previous_action[sig], NULL);
+}
+
+static void stop_signal_handler(struct cvm_thread *t, ucontext_t *uc)
+{
+    if (t && cvm_thread_should_stop(t) && in_guest(t, uc))
+        cvm_thread_leave(t, CVM_END_STOP, 0);
+    /* Otherwise the thread is in the monitor: the dispatcher stops it before it returns. */
+}
+
+static void sigsys_signal(struct cvm_thread *t, siginfo_t *si, ucontext_t *uc)
+{
+    if (t && t->linux_abi && si->si_code == SYS_USER_DISPATCH) {
+        cvm_linux_syscall(t, uc);
+        return;
+    }
+    fault_signal(t, SIGSYS, si, uc);
+}
+
+/* Ordinary C code: runs once %fs is the monitor's again. */
+static __attribute__((noinline)) void handle(struct cvm_thread *t, int sig, siginfo_t *si,
+                                             ucontext_t *uc)
+{
+    int saved_errno = errno;
+    if (sig == SIGSYS)
+        sigsys_signal(t, si, uc);
+    else if (sig == stop_signal())
+        stop_signal_handler(t, uc);
+    else
+        fault_signal(t, sig, si, uc);
+    errno = saved_errno;
+}
+
+GUEST_FS_SAFE struct signal_resume cvm_signal_dispatch(int sig, siginfo_t *si, void *ucv);
+
+/* Called by cvm_arch_signal_entry. signal_enter and handle are separate calls so that no TLS
+ * access (errno's address, say) can be scheduled before %fs is switched back. */
+GUEST_FS_SAFE struct signal_resume cvm_signal_dispatch(int sig, siginfo_t *si, void *ucv)
+{
+    bool was_guest;
+    struct cvm_thread *t = signal_enter(&was_guest);
+    handle(t, sig, si, ucv);
+    return signal_resume(t, was_guest);
+}
+
+void cvm_signals_install(void)
+{
+    struct kernel_sigaction sa = {
+        .handler = (void (*)(int, void *, void *))cvm_arch_signal_entry,
+        .flags = SA_SIGINFO | SA_ONSTACK | KSA_RESTORER,
+        .restorer = cvm_arch_sigreturn,
+    };
+    for (size_t i = 0; i < sizeof(fault_signals) / sizeof(fault_signals[0]); i++)
+        kernel_sigaction(fault_signals[i], &sa, &previous_action[fault_signals[i]]);
+    kernel_sigaction(SIGSYS, &sa, &previous_action[SIGSYS]);
+    kernel_sigaction(stop_signal(), &sa, NULL);
+}
+
+/* cVM threads take only the signals the monitor handles on them: a signal meant for the
+ * process (SIGINT to cvmctl, say) must not run a handler while %fs is a guest's. */
+void cvm_signals_block_foreign(void)
+{
+    sigset_t set;
+    sigfillset(&set);
+    for (size_t i = 0; i < sizeof(fault_signals) / sizeof(fault_signals[0]); i++)
+        sigdelset(&set, fault_signals[i]);
+    sigdelset(&set, SIGSYS);
+    sigdelset(&set, stop_signal());
+    pthread_sigmask(SIG_SETMASK, &set, NULL);
+}
