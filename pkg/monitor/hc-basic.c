@@ -1,5 +1,6 @@
 /* Hostcalls for output, exit, identity and time (specs/hostcall-abi.md §4). */
 #include <errno.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/time.h>
 #include <time.h>
@@ -95,4 +96,19 @@ long cvm_hc_getrandom(struct cvm_thread *t, const long a[6])
         done += (size_t)n;
     }
     return (long)len;
+}
+
+/* Only heap pages: the image, gate and stack slots keep what the monitor gave them. */
+long cvm_hc_mprotect(struct cvm_thread *t, const long a[6])
+{
+    struct cvm_vm *vm = t->cur;
+    uintptr_t addr = (uintptr_t)a[0];
+    size_t len = (size_t)a[1];
+    if (addr % CVM_PAGE || (a[2] & ~(long)(PROT_READ | PROT_WRITE | PROT_EXEC)))
+        return -EINVAL;
+    len = cvm_page_up(len);
+    uintptr_t lo = vm->heap_base, size = vm->heap_size;
+    if (addr < lo || addr - lo > size || len > size - (addr - lo))
+        return -ENOMEM;
+    return mprotect((void *)addr, len, (int)a[2]) < 0 ? -errno : 0;
 }

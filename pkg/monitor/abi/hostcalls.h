@@ -38,6 +38,9 @@
       "stores the time of Linux clock `clock` (0-7) in *ts")                                       \
     X(802, GETRANDOM, getrandom, 2, "void *buf, size_t len",                                       \
       "fills buf with len random bytes (len at most 1 MiB); returns len")                          \
+    X(803, MPROTECT, mprotect, 3, "void *addr, size_t len, int prot",                              \
+      "sets the protection (PROT_READ, PROT_WRITE, PROT_EXEC) of whole pages of the caller's "     \
+      "heap")                                                                                      \
     X(900, ROOTFS_SIZE, rootfs_size, 0, "",                                                        \
       "returns the size in bytes of the deployment's root.cpio")                                   \
     X(901, ROOTFS_READ, rootfs_read, 3, "void *buf, size_t len, size_t offset",                    \
