@@ -221,6 +221,9 @@ static int link_callbacks(struct cvm_deployment *d, const struct cvm_deploy_spec
                                      "whose runtime '%s' exports no syscall_handler",
                                      vm->name, out->name, out->runtime_name);
             vm->callback_out = out;
+            int r = cvm_slots_open_all(out, err);
+            if (r < 0)
+                return r;
         }
         if (s->callback_in != CVM_CALLBACK_MONITOR)
             vm->callback_in = &d->vms[s->callback_in];

@@ -16,7 +16,9 @@ static const cvm_hostcall_handler handlers[CVM_HOSTCALL_MAX + 1] = {
 };
 
 /* Runs the target cVM's exported syscall_handler on a stack slot it lends for the call. */
-long cvm_hostcall_forward(struct cvm_thread *t, struct cvm_vm *target, long nr, const long a[6])
+/* Runs while a Linux program's syscall is served: CVM_GUEST_FS_SAFE, as everything it calls. */
+CVM_GUEST_FS_SAFE long cvm_hostcall_forward(struct cvm_thread *t, struct cvm_vm *target, long nr,
+                                            const long a[6])
 {
     if (t->n_borrowed == CVM_MAX_NEST)
         return -ELOOP;
@@ -36,7 +38,7 @@ long cvm_hostcall_forward(struct cvm_thread *t, struct cvm_vm *target, long nr, 
     return r;
 }
 
-bool cvm_thread_should_stop(const struct cvm_thread *t)
+CVM_GUEST_FS_SAFE bool cvm_thread_should_stop(const struct cvm_thread *t)
 {
     return atomic_load_explicit(&t->dep->stopping, memory_order_relaxed) ||
            atomic_load_explicit(&t->home->exiting, memory_order_relaxed);
@@ -44,7 +46,7 @@ bool cvm_thread_should_stop(const struct cvm_thread *t)
 
 long cvm_hostcall_dispatch(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
 {
-    struct cvm_thread *t = cvm_tls_thread;
+    struct cvm_thread *t = cvm_thread_self();
     const long a[6] = {a0, a1, a2, a3, a4, a5};
     long r;
     if (t->cur->callback_out)

@@ -7,12 +7,14 @@
 #include <setjmp.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "abi/boot.h"
 #include "abi/hostcalls.h"
 #include "loader.h"
 #include "monitor.h"
+#include "thread-layout.h"
 
 #define CVM_PAGE 4096UL
 #define CVM_STACK_SLOTS 16                /* stack slots at the top of each window */
@@ -70,6 +72,11 @@ struct cvm_vm;
 struct cvm_deployment;
 
 struct cvm_thread {
+    /* Read by the world switch through %gs (thread-layout.h): keep first, in this order. */
+    uintptr_t mon_sp;        /* monitor stack pointer of the innermost guest call */
+    struct cvm_thread *self; /* this thread */
+    uintptr_t host_fs;       /* the monitor's thread pointer */
+    volatile bool fs_guest;  /* true before %fs is switched to guest_fs, false after */
     struct cvm_deployment *dep;
     struct cvm_vm *home; /* the cVM the thread belongs to */
     struct cvm_vm *cur;  /* the cVM whose code runs now: differs inside a callback */
@@ -95,12 +102,13 @@ struct cvm_thread {
      * thread pointer in %fs and the selector at BLOCK, so that every syscall traps. Signal
      * handlers read these fields, found through the signal stack, never through TLS. */
     bool linux_abi;
-    volatile unsigned char selector; /* Syscall User Dispatch: 0 allow, 1 block */
-    volatile bool fs_guest;          /* true before %fs is switched to guest_fs, false after */
-    uintptr_t host_fs, guest_fs;     /* thread pointers: the monitor's and the guest's */
-    uintptr_t clear_tid;             /* set_tid_address: zeroed and woken when it ends */
-    void *trap;                      /* the ucontext_t of the syscall being served, or NULL */
-    unsigned long start_regs[17];    /* where it starts, in ucontext gregs order up to rip */
+    /* Syscall User Dispatch: 0 allow, 1 block. Aligned: its address carries two flags to
+     * cvm_arch_signal_entry. */
+    _Alignas(4) volatile unsigned char selector;
+    uintptr_t guest_fs;           /* the guest's thread pointer */
+    uintptr_t clear_tid;          /* set_tid_address: zeroed and woken when it ends */
+    void *trap;                   /* the ucontext_t of the syscall being served, or NULL */
+    unsigned long start_regs[17]; /* where it starts, in ucontext gregs order up to rip */
 };
 
 struct cvm_vm {
@@ -162,10 +170,37 @@ struct cvm_deployment {
     bool threads_alive; /* a stop failed: windows must stay mapped */
 };
 
-/* The thread running guest code on this OS thread, NULL elsewhere. Initial-exec TLS so that
- * the hostcall trampoline can read it with one %fs-relative load. */
-extern __thread struct cvm_thread *cvm_tls_thread __attribute__((tls_model("initial-exec")));
-extern __thread uintptr_t cvm_tls_mon_sp __attribute__((tls_model("initial-exec")));
+_Static_assert(offsetof(struct cvm_thread, mon_sp) == CVM_THREAD_MON_SP, "thread-layout.h");
+_Static_assert(offsetof(struct cvm_thread, self) == CVM_THREAD_SELF, "thread-layout.h");
+_Static_assert(offsetof(struct cvm_thread, host_fs) == CVM_THREAD_HOST_FS, "thread-layout.h");
+_Static_assert(offsetof(struct cvm_thread, fs_guest) == CVM_THREAD_FS_GUEST, "thread-layout.h");
+
+/* Code that may run while %fs holds a Linux program's thread pointer (hostcall-abi.md §7):
+ * it must not touch the monitor's TLS, so no stack-protector canary (read through %fs) and no
+ * sanitizer runtime; and it calls only code that keeps to the same rule. */
+#if defined(__has_attribute)
+#if __has_attribute(no_stack_protector)
+#define CVM_NO_STACK_PROTECTOR __attribute__((no_stack_protector))
+#endif
+#endif
+#ifndef CVM_NO_STACK_PROTECTOR
+#define CVM_NO_STACK_PROTECTOR
+#endif
+#define CVM_GUEST_FS_SAFE                                                                          \
+    CVM_NO_STACK_PROTECTOR __attribute__((no_sanitize("address", "undefined")))
+
+/* The cVM thread running on this OS thread: %gs holds it on every cVM thread, and only
+ * there. Unlike TLS it is reachable whatever %fs holds. */
+static inline CVM_GUEST_FS_SAFE struct cvm_thread *cvm_thread_self(void)
+{
+    struct cvm_thread *t;
+    __asm__ volatile("movq %%gs:%c1, %0" : "=r"(t) : "i"(CVM_THREAD_SELF));
+    return t;
+}
+
+/* Puts the monitor's thread pointer back in %fs if it may hold the guest's: before any code
+ * that reads TLS (the C library, errno, siglongjmp). */
+void cvm_thread_fs_host(struct cvm_thread *t);
 
 /* Reserves [lo, hi) at that address with MAP_FIXED_NOREPLACE (anonymous, zero-filled, backed
  * where written); `what` names the range in errors ("window [..) of cVM 'x'"), and an
@@ -191,6 +226,7 @@ int cvm_layout_write_boot(struct cvm_vm *vm, const struct cvm_vm_spec *spec,
 int cvm_slot_acquire(struct cvm_vm *vm);
 void cvm_slot_release(struct cvm_vm *vm, int slot);
 uintptr_t cvm_slot_top(const struct cvm_vm *vm, int slot);
+int cvm_slots_open_all(struct cvm_vm *vm, struct cvm_error **err);
 
 /* guest.c: every guest pointer goes through these (specs/hostcall-abi.md §3). */
 void *cvm_guest_ptr(struct cvm_vm *vm, uintptr_t addr, uint64_t len);

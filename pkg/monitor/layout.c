@@ -201,8 +201,10 @@ void cvm_heap_release(struct cvm_heap *h)
 }
 
 /* Makes slot `slot` usable: all but its lowest page, which stays a guard. Only the thread
- * that acquired the slot calls this, so each slot is opened by one thread at a time. */
-static int slot_open(struct cvm_vm *vm, int slot)
+ * that acquired the slot calls this, so each slot is opened by one thread at a time. Once
+ * open it makes no call: the slots of a syscall server are all opened at deploy
+ * (cvm_slots_open_all), because they are lent while a Linux program's %fs is in place. */
+static CVM_GUEST_FS_SAFE int slot_open(struct cvm_vm *vm, int slot)
 {
     unsigned bit = 1u << slot;
     if (atomic_load(&vm->slots_open) & bit)
@@ -325,7 +327,7 @@ int cvm_layout_write_boot(struct cvm_vm *vm, const struct cvm_vm_spec *spec, str
     return 0;
 }
 
-int cvm_slot_acquire(struct cvm_vm *vm)
+CVM_GUEST_FS_SAFE int cvm_slot_acquire(struct cvm_vm *vm)
 {
     unsigned used = atomic_load(&vm->slots_used);
     for (;;) {
@@ -343,12 +345,20 @@ int cvm_slot_acquire(struct cvm_vm *vm)
     }
 }
 
-void cvm_slot_release(struct cvm_vm *vm, int slot)
+CVM_GUEST_FS_SAFE void cvm_slot_release(struct cvm_vm *vm, int slot)
 {
     atomic_fetch_and(&vm->slots_used, ~(1u << slot));
 }
 
-uintptr_t cvm_slot_top(const struct cvm_vm *vm, int slot)
+CVM_GUEST_FS_SAFE uintptr_t cvm_slot_top(const struct cvm_vm *vm, int slot)
 {
     return vm->end - (uintptr_t)slot * CVM_STACK_SLOT_SIZE;
+}
+
+int cvm_slots_open_all(struct cvm_vm *vm, struct cvm_error **err)
+{
+    for (int slot = 0; slot < CVM_STACK_SLOTS; slot++)
+        if (slot_open(vm, slot) < 0)
+            return cvm_error_set_errno(err, errno, "cannot map stacks of cVM '%s'", vm->name);
+    return 0;
 }

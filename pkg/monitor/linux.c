@@ -197,8 +197,9 @@ void cvm_linux_thread_end(struct cvm_thread *t)
 }
 
 /* A trapped syscall: served by the cVM's callback_out with the Linux number and arguments,
- * its result in rax when the program resumes. */
-void cvm_linux_syscall(struct cvm_thread *t, void *ucontext)
+ * its result in rax when the program resumes. %fs is still the program's: a server that
+ * answers without hostcalls costs no switch of it (the hostcall entry switches it). */
+CVM_GUEST_FS_SAFE void cvm_linux_syscall(struct cvm_thread *t, void *ucontext)
 {
     ucontext_t *uc = ucontext;
     greg_t *g = uc->uc_mcontext.gregs;

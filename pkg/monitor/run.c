@@ -1,17 +1,17 @@
 /* Running cVMs on the inproc backend: one OS thread per cVM thread, guest code on stack slots
  * of its window, faults and stop requests caught on a per-thread signal stack. */
+#include <asm/prctl.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
+#include <unistd.h>
 
 #include "base.h"
 #include "internal.h"
-
-__thread struct cvm_thread *cvm_tls_thread __attribute__((tls_model("initial-exec")));
-__thread uintptr_t cvm_tls_mon_sp __attribute__((tls_model("initial-exec")));
 
 #define STOP_RETRY_NS (10 * 1000000L)
 #define STOP_GIVE_UP_NS (10 * 1000000000LL)
@@ -24,16 +24,18 @@ static int stop_signal(void)
 }
 
 /* Runs guest code; nests, so the monitor stack pointer of the outer call is kept. */
-long cvm_guest_call(uintptr_t fn, uintptr_t sp, const long args[7])
+CVM_GUEST_FS_SAFE long cvm_guest_call(uintptr_t fn, uintptr_t sp, const long args[7])
 {
-    uintptr_t saved = cvm_tls_mon_sp;
+    struct cvm_thread *t = cvm_thread_self();
+    uintptr_t saved = t->mon_sp;
     long r = cvm_arch_guest_call(fn, sp, args);
-    cvm_tls_mon_sp = saved;
+    t->mon_sp = saved;
     return r;
 }
 
 _Noreturn void cvm_thread_leave(struct cvm_thread *t, enum cvm_thread_end end, long value)
 {
+    cvm_thread_fs_host(t); /* siglongjmp reads the C library's TLS */
     t->end = end;
     t->value = value;
     siglongjmp(t->exit_jmp, 1);
@@ -94,10 +96,9 @@ static void thread_finished_locked(struct cvm_thread *t)
     pthread_cond_broadcast(&d->cond);
 }
 
-static void *thread_main(void *arg)
+/* Runs the thread's guest code until it ends, one way or another. */
+static void thread_run(struct cvm_thread *t)
 {
-    struct cvm_thread *t = arg;
-    cvm_tls_thread = t;
     cvm_signals_block_foreign();
     stack_t ss = {.ss_sp = t->altstack, .ss_size = CVM_ALTSTACK_SIZE};
     sigaltstack(&ss, NULL);
@@ -121,7 +122,20 @@ static void *thread_main(void *arg)
         cvm_linux_thread_end(t);
     ss = (stack_t){.ss_flags = SS_DISABLE};
     sigaltstack(&ss, NULL);
-    cvm_tls_thread = NULL;
+}
+
+static void *thread_main(void *arg)
+{
+    struct cvm_thread *t = arg;
+    t->self = t;
+    /* %gs finds the thread whatever %fs holds (cvm_thread_self). */
+    if (syscall(SYS_arch_prctl, ARCH_SET_GS, t) == 0) {
+        thread_run(t);
+    } else {
+        t->end = CVM_END_FAULT;
+        t->fault_signal = SIGSYS;
+        t->fault_vm = t->home;
+    }
     pthread_mutex_lock(&t->dep->lock);
     thread_finished_locked(t);
     pthread_mutex_unlock(&t->dep->lock);

@@ -20,18 +20,6 @@
 #endif
 #define SUD_ALLOW 0
 
-#if defined(__has_attribute)
-#if __has_attribute(no_stack_protector)
-#define NO_STACK_PROTECTOR __attribute__((no_stack_protector))
-#endif
-#endif
-#ifndef NO_STACK_PROTECTOR
-#define NO_STACK_PROTECTOR
-#endif
-/* Code that may run with the guest's %fs: no TLS, no stack protector canary (read via %fs),
- * no sanitizer runtime. */
-#define GUEST_FS_SAFE NO_STACK_PROTECTOR __attribute__((no_sanitize("address", "undefined")))
-
 static const int fault_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP};
 
 /* The kernel's struct sigaction: installed directly so that the restorer, the code that
@@ -98,7 +86,7 @@ void cvm_altstack_give_back(void *stack)
 
 /* The cVM thread whose signal stack holds sp, or NULL (another thread, or not on its signal
  * stack). Plain loads: no TLS, no calls. */
-static GUEST_FS_SAFE struct cvm_thread *thread_at(uintptr_t sp)
+static CVM_GUEST_FS_SAFE struct cvm_thread *thread_at(uintptr_t sp)
 {
     uintptr_t base = arena;
     if (!base || sp < base || sp - base >= (uintptr_t)CVM_ALTSTACKS * CVM_ALTSTACK_SIZE)
@@ -107,7 +95,7 @@ static GUEST_FS_SAFE struct cvm_thread *thread_at(uintptr_t sp)
                                 memory_order_acquire);
 }
 
-static GUEST_FS_SAFE void set_fs(uintptr_t value)
+static CVM_GUEST_FS_SAFE void set_fs(uintptr_t value)
 {
     long r;
     __asm__ volatile("syscall"
@@ -117,36 +105,58 @@ static GUEST_FS_SAFE void set_fs(uintptr_t value)
     (void)r;
 }
 
-/* What cvm_arch_signal_entry does after the handler: with a selector, switch %fs to fs and
- * block syscalls again, for the interrupted Linux program. */
-struct signal_resume {
-    uintptr_t fs;
-    volatile unsigned char *selector;
+CVM_GUEST_FS_SAFE void cvm_thread_fs_host(struct cvm_thread *t)
+{
+    if (t->fs_guest) {
+        set_fs(t->host_fs);
+        t->fs_guest = false; /* only once %fs is the monitor's: see fs_guest */
+    }
+}
+
+/* What the interrupted code of a Linux thread had: its selector and whether %fs may have
+ * been the guest's. A handler gives both back as it found them (cvm_arch_signal_entry). */
+struct signal_state {
+    unsigned char selector;
+    bool fs_guest;
 };
 
-/* Entering a handler: syscalls allowed and the monitor's %fs back, so the handler is ordinary
- * C code. Returns the thread and whether the interrupted code ran with the guest's %fs. */
-static GUEST_FS_SAFE __attribute__((noinline)) struct cvm_thread *signal_enter(bool *was_guest)
+struct signal_resume {
+    uintptr_t fs;
+    uintptr_t ctl; /* 0, or the selector's address | 1: set %fs | 2: the selector's value */
+};
+
+/* A syscall of a Linux program, served without switching %fs: see cvm_linux_syscall. */
+static CVM_GUEST_FS_SAFE bool is_trap(const struct cvm_thread *t, int sig, const siginfo_t *si)
+{
+    return sig == SIGSYS && si->si_code == SYS_USER_DISPATCH && t && t->linux_abi;
+}
+
+/* Entering a handler: syscalls allowed and, but for a trapped syscall, the monitor's %fs
+ * back, so that the handler is ordinary C code. */
+static CVM_GUEST_FS_SAFE __attribute__((noinline)) struct cvm_thread *
+signal_enter(int sig, const siginfo_t *si, struct signal_state *st)
 {
     struct cvm_thread *t = thread_at((uintptr_t)__builtin_frame_address(0));
-    *was_guest = false;
+    *st = (struct signal_state){0, false};
     if (!t || !t->linux_abi)
         return t;
+    *st = (struct signal_state){t->selector, t->fs_guest};
     t->selector = SUD_ALLOW;
-    if (t->fs_guest) {
-        *was_guest = true;
-        set_fs(t->host_fs);
-        t->fs_guest = false;
-    }
+    if (!is_trap(t, sig, si))
+        cvm_thread_fs_host(t);
     return t;
 }
 
-static struct signal_resume signal_resume(struct cvm_thread *t, bool was_guest)
+static CVM_GUEST_FS_SAFE struct signal_resume signal_resume(struct cvm_thread *t,
+                                                            const struct signal_state *st)
 {
-    if (!t || !was_guest)
-        return (struct signal_resume){0, NULL};
-    t->fs_guest = true;
-    return (struct signal_resume){t->guest_fs, &t->selector};
+    if (!t || !t->linux_abi)
+        return (struct signal_resume){0, 0};
+    bool set = st->fs_guest && !t->fs_guest;
+    if (set)
+        t->fs_guest = true; /* before %fs changes: see fs_guest */
+    uintptr_t ctl = (uintptr_t)&t->selector | (set ? 1 : 0) | (st->selector ? 2 : 0);
+    return (struct signal_resume){t->guest_fs, ctl};
 }
 
 static struct cvm_vm *vm_at(const struct cvm_deployment *d, uintptr_t addr)
@@ -196,39 +206,31 @@ static void stop_signal_handler(struct cvm_thread *t, ucontext_t *uc)
     /* Otherwise the thread is in the monitor: the dispatcher stops it before it returns. */
 }
 
-static void sigsys_signal(struct cvm_thread *t, siginfo_t *si, ucontext_t *uc)
-{
-    if (t && t->linux_abi && si->si_code == SYS_USER_DISPATCH) {
-        cvm_linux_syscall(t, uc);
-        return;
-    }
-    fault_signal(t, SIGSYS, si, uc);
-}
-
 /* Ordinary C code: runs once %fs is the monitor's again. */
 static __attribute__((noinline)) void handle(struct cvm_thread *t, int sig, siginfo_t *si,
                                              ucontext_t *uc)
 {
     int saved_errno = errno;
-    if (sig == SIGSYS)
-        sigsys_signal(t, si, uc);
-    else if (sig == stop_signal())
+    if (sig == stop_signal())
         stop_signal_handler(t, uc);
     else
         fault_signal(t, sig, si, uc);
     errno = saved_errno;
 }
 
-GUEST_FS_SAFE struct signal_resume cvm_signal_dispatch(int sig, siginfo_t *si, void *ucv);
+CVM_GUEST_FS_SAFE struct signal_resume cvm_signal_dispatch(int sig, siginfo_t *si, void *ucv);
 
 /* Called by cvm_arch_signal_entry. signal_enter and handle are separate calls so that no TLS
  * access (errno's address, say) can be scheduled before %fs is switched back. */
-GUEST_FS_SAFE struct signal_resume cvm_signal_dispatch(int sig, siginfo_t *si, void *ucv)
+CVM_GUEST_FS_SAFE struct signal_resume cvm_signal_dispatch(int sig, siginfo_t *si, void *ucv)
 {
-    bool was_guest;
-    struct cvm_thread *t = signal_enter(&was_guest);
-    handle(t, sig, si, ucv);
-    return signal_resume(t, was_guest);
+    struct signal_state st;
+    struct cvm_thread *t = signal_enter(sig, si, &st);
+    if (is_trap(t, sig, si))
+        cvm_linux_syscall(t, ucv);
+    else
+        handle(t, sig, si, ucv);
+    return signal_resume(t, &st);
 }
 
 void cvm_signals_install(void)

@@ -1,6 +1,9 @@
 /* World switch between the monitor and cVM code on x86-64 (specs/hostcall-abi.md §1).
  * Monitor C code only ever runs on monitor stacks: entering a guest saves the monitor's
- * stack pointer in cvm_tls_mon_sp, and the hostcall entry switches back to it. */
+ * stack pointer in the cVM thread, and the hostcall entry switches back to it. The thread is
+ * reached through %gs (thread-layout.h), never through TLS: %fs may hold a Linux program's
+ * thread pointer (hostcall-abi.md §7). */
+#include "../../thread-layout.h"
 
     .text
 
@@ -19,8 +22,7 @@ cvm_arch_guest_call:
     pushq %r14
     pushq %r15
     subq $8, %rsp                       /* 16-byte aligned from here */
-    movq cvm_tls_mon_sp@gottpoff(%rip), %rax
-    movq %rsp, %fs:(%rax)
+    movq %rsp, %gs:CVM_THREAD_MON_SP
     movq %rdi, %r11
     movq %rdx, %rax
     andq $-16, %rsi
@@ -44,8 +46,7 @@ cvm_arch_guest_call:
     xorl %r15d, %r15d
     callq *%r11
     cld
-    movq cvm_tls_mon_sp@gottpoff(%rip), %rcx
-    movq %fs:(%rcx), %rsp               /* back on the monitor stack */
+    movq %gs:CVM_THREAD_MON_SP, %rsp    /* back on the monitor stack */
     addq $8, %rsp
     popq %r15
     popq %r14
@@ -64,9 +65,24 @@ cvm_arch_guest_call:
     .type cvm_arch_hostcall_entry, @function
 cvm_arch_hostcall_entry:
     .cfi_startproc
-    movq %rsp, %r11
-    movq cvm_tls_mon_sp@gottpoff(%rip), %rax
-    movq %fs:(%rax), %rsp
+    /* Serving a Linux program's syscall, %fs may still be the program's: the dispatcher is C
+     * code and needs the monitor's. The arguments survive in registers the syscall keeps. */
+    cmpb $0, %gs:CVM_THREAD_FS_GUEST
+    je 1f
+    movq %rdi, %r10
+    movq %rsi, %r11
+    pushq %rcx
+    pushq %r11
+    movl $0x1002, %edi                  /* ARCH_SET_FS */
+    movq %gs:CVM_THREAD_HOST_FS, %rsi
+    movl $158, %eax                     /* arch_prctl */
+    syscall
+    movb $0, %gs:CVM_THREAD_FS_GUEST
+    popq %rsi
+    popq %rcx
+    movq %r10, %rdi
+1:  movq %rsp, %r11
+    movq %gs:CVM_THREAD_MON_SP, %rsp
     pushq %r11                          /* the guest stack pointer */
     pushq 8(%r11)                       /* a5, the dispatcher's seventh argument */
     cld
@@ -96,10 +112,11 @@ cvm_arch_sigreturn:
     .size cvm_arch_sigreturn, .-cvm_arch_sigreturn
 cvm_arch_sud_exempt_end:
 
-/* The entry the kernel calls for the monitor's signals: the C handler (rdi, rsi, rdx as
- * given) returns the guest thread pointer in rax and the selector to re-arm in rdx, or rdx 0
- * when the interrupted code did not run with the guest's thread pointer. Switching %fs back
- * happens here, after the last C code, because C code may read the monitor's TLS through it. */
+/* The entry the kernel calls for the monitor's signals. The C handler (rdi, rsi, rdx as
+ * given) returns what the interrupted code needs back: rdx 0 for nothing, else the address of
+ * the thread's selector (4-byte aligned) with bit 0 set when %fs must become rax again and
+ * bit 1 the selector's value. Both happen here, after the last C code, because C code may
+ * read the monitor's TLS through %fs. */
     .globl cvm_arch_signal_entry
     .type cvm_arch_signal_entry, @function
 cvm_arch_signal_entry:
@@ -110,11 +127,17 @@ cvm_arch_signal_entry:
     testq %rdx, %rdx
     jz 1f
     movq %rdx, %r10                     /* r10 survives the syscall; rcx and r11 do not */
+    testq $1, %r10
+    jz 2f
     movq %rax, %rsi
     movl $0x1002, %edi                  /* ARCH_SET_FS */
     movl $158, %eax                     /* arch_prctl: still allowed, the selector is ALLOW */
     syscall
-    movb $1, (%r10)                     /* SYSCALL_DISPATCH_FILTER_BLOCK */
+2:  movq %r10, %rax
+    shrq $1, %rax
+    andl $1, %eax
+    andq $-4, %r10
+    movb %al, (%r10)                    /* the selector as it was */
 1:  retq                                /* into the restorer */
     .cfi_endproc
     .size cvm_arch_signal_entry, .-cvm_arch_signal_entry
