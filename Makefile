@@ -172,13 +172,6 @@ LINUX_TEST_SRC := $(wildcard tests/linux/*.c)
 LINUX_TEST := $(patsubst tests/linux/%.c,$(BUILD)/tests/linux/%,$(LINUX_TEST_SRC))
 $(foreach src,$(LINUX_TEST_SRC),$(eval $(call static_pie,$(patsubst tests/linux/%.c,$(BUILD)/tests/linux/%,$(src)),$(src))))
 
-# The LibOS's file system is freestanding guest code; its unit test and fuzz target build it
-# for the host.
-LIBOS_HOST_SRC := runtimes/libos/ramfs.c
-$(BUILD)/tests/unit/test-ramfs $(BUILD)/tests/fuzz/fuzz-ramfs: $(call objs,$(LIBOS_HOST_SRC))
-$(BUILD)/obj/tests/unit/test-ramfs.c.o $(BUILD)/obj/tests/fuzz/fuzz-ramfs.c.o: \
-    ALL_CFLAGS += -Iruntimes/libos
-
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz-*.c)
 FUZZ_REPLAY := $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(FUZZ_SRC))
 $(BUILD)/tests/fuzz/fuzz-%: $(BUILD)/obj/tests/fuzz/fuzz-%.c.o $(BUILD)/obj/tests/fuzz/replay.c.o $(LIBCVM)
@@ -209,11 +202,12 @@ BENCH_BIN := $(BUILD)/bench/bench-monitor
 $(BENCH_BIN): $(BUILD)/obj/bench/bench-monitor.c.o $(LIBCVM)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -ldl
-bench: all $(TEST_RT) $(BENCH_BIN)
+bench: all $(TEST_RT) $(BENCH_BIN) libos-bench
 	$(BENCH_BIN) $(BUILD)
 	bench/bench-image.sh $(BUILD)
 	bench/bench-registry.sh $(BUILD)
 	bench/bench-run.sh $(BUILD)
+	bench/bench-libos.sh $(BUILD)
 
 fuzz: deps
 	$(MAKE) BUILD=build/fuzz CC=clang SANITIZE=fuzzer-no-link,address,undefined \

@@ -19,10 +19,12 @@ size_t strnlen(const char *s, size_t max);
 #define EFAULT 14
 #define EBUSY 16
 #define EEXIST 17
+#define ENODEV 19
 #define ENOTDIR 20
 #define EISDIR 21
 #define EINVAL 22
 #define EMFILE 24
+#define ENOTTY 25
 #define EFBIG 27
 #define ENOSPC 28
 #define ESPIPE 29
@@ -95,6 +97,7 @@ size_t strnlen(const char *s, size_t max);
     X(5, fstat)                                                                                    \
     X(6, lstat)                                                                                    \
     X(8, lseek)                                                                                    \
+    X(16, ioctl)                                                                                   \
     X(17, pread64)                                                                                 \
     X(18, pwrite64)                                                                                \
     X(19, readv)                                                                                   \
@@ -103,6 +106,10 @@ size_t strnlen(const char *s, size_t max);
     X(32, dup)                                                                                     \
     X(33, dup2)                                                                                    \
     X(72, fcntl)                                                                                   \
+    X(74, fsync)                                                                                   \
+    X(75, fdatasync)                                                                               \
+    X(76, truncate)                                                                                \
+    X(77, ftruncate)                                                                               \
     X(79, getcwd)                                                                                  \
     X(80, chdir)                                                                                   \
     X(82, rename)                                                                                  \
@@ -721,6 +728,35 @@ static long file_write(struct ramfs *fs, struct rnode *n, uintptr_t buf, size_t 
     return (long)len;
 }
 
+/* Sets a regular file's size: bytes past the old end read as zeros, as after a write past it.
+ * Shrinking to 0 gives the buffer back; other sizes keep it (its tail is never read). */
+static long file_resize(struct ramfs *fs, struct rnode *n, int64_t len)
+{
+    if (len < 0)
+        return -EINVAL;
+    if ((uint64_t)len > RAMFS_FILE_MAX)
+        return -EFBIG;
+    size_t want = (size_t)len;
+    if (want == 0) {
+        file_truncate(fs, n);
+        return 0;
+    }
+    if (want > n->cap) {
+        uint8_t *data = fs_alloc(fs, want);
+        if (!data)
+            return -ENOSPC;
+        if (n->size)
+            memcpy(data, n->data, n->size);
+        fs_release(fs, n->data, n->cap);
+        n->data = data;
+        n->cap = want;
+    } else if (want > n->size) {
+        memset(n->data + n->size, 0, want - n->size);
+    }
+    n->size = want;
+    return 0;
+}
+
 /* One transfer between the application's buf and node n at off. */
 static long node_rw(struct ramfs *fs, struct rnode *n, uintptr_t buf, size_t len, int64_t off,
                     bool write)
@@ -1194,6 +1230,51 @@ static long sys_fcntl(struct ramfs *fs, const long a[6])
     }
 }
 
+/* No node is a terminal: the consoles behave as pipes do, so TIOCGWINSZ and TCGETS (what
+ * isatty asks) fail like every other request. */
+static long sys_ioctl(struct ramfs *fs, const long a[6])
+{
+    return fd_file(fs, a[0]) ? -ENOTTY : -EBADF;
+}
+
+/* Everything is in memory already. */
+static long sys_fsync(struct ramfs *fs, const long a[6])
+{
+    return fd_file(fs, a[0]) ? 0 : -EBADF;
+}
+
+static long sys_fdatasync(struct ramfs *fs, const long a[6])
+{
+    return sys_fsync(fs, a);
+}
+
+static long sys_truncate(struct ramfs *fs, const long a[6])
+{
+    if (a[1] < 0)
+        return -EINVAL;
+    struct walk w;
+    long r = resolve(fs, AT_FDCWD, a[0], 0, WALK_FOLLOW, false, &w);
+    if (r < 0)
+        return r;
+    if (is_dir(w.node))
+        return -EISDIR;
+    if (!is_reg(w.node) || w.node->dev != DEV_NONE)
+        return -EINVAL;
+    return file_resize(fs, w.node, a[1]);
+}
+
+static long sys_ftruncate(struct ramfs *fs, const long a[6])
+{
+    if (a[1] < 0)
+        return -EINVAL;
+    struct rfile *f = fd_file(fs, a[0]);
+    if (!f)
+        return -EBADF;
+    if (!is_reg(f->node) || f->node->dev != DEV_NONE || (f->flags & O_ACCMODE) == O_RDONLY)
+        return -EINVAL;
+    return file_resize(fs, f->node, a[1]);
+}
+
 /* Builds the working folder's path backwards in scratch slot 0, from its entries' names. */
 static long sys_getcwd(struct ramfs *fs, const long a[6])
 {
@@ -1455,6 +1536,30 @@ static long sys_getdents64(struct ramfs *fs, const long a[6])
     }
     f->off = (int64_t)pos;
     return (long)used;
+}
+
+/* mmap's copy of a file: LibOS memory, so no user_ok and no RAMFS_IO_MAX cut. */
+long ramfs_pread_fd(struct ramfs *fs, int fd, void *buf, size_t n, uint64_t off)
+{
+    struct rfile *f = fd_file(fs, fd);
+    if (!f)
+        return -EBADF;
+    if ((f->flags & O_ACCMODE) == O_WRONLY)
+        return -EACCES;
+    struct rnode *node = f->node;
+    if (node->dev == DEV_ZERO) {
+        memset(buf, 0, n);
+        return (long)n;
+    }
+    if (!is_reg(node) || node->dev != DEV_NONE)
+        return -ENODEV;
+    if (off >= node->size)
+        return 0;
+    size_t m = node->size - (size_t)off;
+    if (m > n)
+        m = n;
+    memcpy(buf, node->data + off, m);
+    return (long)m;
 }
 
 /* ---- the archive ----------------------------------------------------------------------------- */

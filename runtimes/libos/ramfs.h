@@ -76,11 +76,20 @@ void ramfs_free(struct ramfs *fs);
  * result or -errno (Linux values). Numbers it does not handle return -ENOSYS. Every pointer
  * argument is the application's and is checked with env->user_ok before any access. Not
  * reentrant: the caller serialises calls on one fs (scratch buffers live in it). Handled:
- * read 0, write 1, open 2, close 3, stat 4, fstat 5, lstat 6, lseek 8, pread64 17,
- * pwrite64 18, readv 19, writev 20, access 21, dup 32, dup2 33, fcntl 72, getcwd 79, chdir 80,
- * rename 82, mkdir 83, rmdir 84, unlink 87, readlink 89, getdents64 217, openat 257,
- * mkdirat 258, newfstatat 262, unlinkat 263, renameat 264, readlinkat 267, faccessat 269,
- * dup3 292, faccessat2 439. */
+ * read 0, write 1, open 2, close 3, stat 4, fstat 5, lstat 6, lseek 8, ioctl 16, pread64 17,
+ * pwrite64 18, readv 19, writev 20, access 21, dup 32, dup2 33, fcntl 72, fsync 74,
+ * fdatasync 75, truncate 76, ftruncate 77, getcwd 79, chdir 80, rename 82, mkdir 83, rmdir 84,
+ * unlink 87, readlink 89, getdents64 217, openat 257, mkdirat 258, newfstatat 262,
+ * unlinkat 263, renameat 264, readlinkat 267, faccessat 269, dup3 292, faccessat2 439.
+ * ioctl: no descriptor is a terminal (-ENOTTY for every request, TIOCGWINSZ and TCGETS
+ * included). */
 long ramfs_syscall(struct ramfs *fs, long nr, const long a[6]);
+
+/* Copies up to n bytes of the file open as fd, from off, into buf: LibOS memory (mmap's copy
+ * of a file), so neither user_ok nor the RAMFS_IO_MAX cut applies. Returns the count (short
+ * or 0 past the end of the file; n zeros for /dev/zero), or -EBADF, -EACCES (fd not open for
+ * reading), -ENODEV (neither a regular file nor /dev/zero). n == 0 checks fd only. Same
+ * serialisation as ramfs_syscall. */
+long ramfs_pread_fd(struct ramfs *fs, int fd, void *buf, size_t n, uint64_t off);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -1639,10 +1640,161 @@ static void devices(void)
     finish();
 }
 
+/* ---- ioctl, fsync, truncate ------------------------------------------------------------------ */
+
+static void ioctl_fsync(void)
+{
+    start();
+    uint8_t ws[8];
+    memset(ws, 0x5a, sizeof(ws));
+    /* No descriptor is a terminal, the consoles included: isatty() is false everywhere. */
+    for (long fd = 0; fd < 3; fd++) {
+        CHECK_INT(SC(SYS_ioctl, fd, TIOCGWINSZ, P(ws)), -ENOTTY);
+        CHECK_INT(SC(SYS_ioctl, fd, TCGETS, P(ws)), -ENOTTY);
+    }
+    for (size_t i = 0; i < sizeof(ws); i++)
+        CHECK_INT(ws[i], 0x5a);
+    long fd = xopen("/etc/passwd", O_RDONLY, 0), dir = xopen("/tmp", O_RDONLY, 0);
+    long null = xopen("/dev/null", O_RDWR, 0);
+    CHECK_INT(SC(SYS_ioctl, fd, TIOCGWINSZ, P(E.bad)), -ENOTTY);
+    CHECK_INT(SC(SYS_ioctl, fd, FIONREAD, 0), -ENOTTY);
+    CHECK_INT(SC(SYS_ioctl, dir, FIONBIO, P(ws)), -ENOTTY);
+    CHECK_INT(SC(SYS_ioctl, null, TCGETS, P(ws)), -ENOTTY);
+    CHECK_INT(SC(SYS_ioctl, 99, TIOCGWINSZ, P(ws)), -EBADF);
+    CHECK_INT(SC(SYS_ioctl, -1, TIOCGWINSZ, P(ws)), -EBADF);
+    CHECK_INT(SC(SYS_ioctl, RAMFS_FDS_MAX, TIOCGWINSZ, P(ws)), -EBADF);
+    /* Everything is in memory: fsync and fdatasync only check the descriptor. */
+    for (long nr = SYS_fsync; nr <= SYS_fdatasync; nr++) {
+        CHECK_INT(SC(nr, fd), 0);
+        CHECK_INT(SC(nr, dir), 0);
+        CHECK_INT(SC(nr, 1), 0);
+        CHECK_INT(SC(nr, 99), -EBADF);
+        CHECK_INT(SC(nr, -1), -EBADF);
+    }
+    CHECK_INT(xclose(null), 0);
+    CHECK_INT(SC(SYS_ioctl, null, TCGETS, P(ws)), -EBADF);
+    CHECK_INT(SC(SYS_fsync, null), -EBADF);
+    CHECK_INT(E.n_writes, 0);
+    finish();
+}
+
+static void truncate_family(void)
+{
+    start();
+    char buf[16];
+    long fd = xopen("/tmp/t", O_CREAT | O_RDWR, 0644);
+    CHECK_INT(xwrite(fd, "hello world"), 11);
+    CHECK_INT(SC(SYS_ftruncate, fd, 5), 0);
+    CHECK_STR(content("/tmp/t"), "hello");
+    CHECK_INT(SC(SYS_lseek, fd, 0, SEEK_CUR), 11); /* the offset stays */
+    /* Grown again, the bytes past the old end are zeros, not what was there before. */
+    CHECK_INT(SC(SYS_ftruncate, fd, 8), 0);
+    CHECK_INT(SC(SYS_pread64, fd, P(buf), sizeof(buf), 0), 8);
+    CHECK(memcmp(buf, "hello\0\0\0", 8) == 0);
+    /* Past the buffer's room: a new buffer, zeros to the end. */
+    CHECK_INT(SC(SYS_ftruncate, fd, 100000), 0);
+    CHECK_INT(xstat("/tmp/t").st_size, 100000);
+    CHECK_INT(xstat("/tmp/t").st_blocks, 196);
+    memset(buf, 'x', sizeof(buf));
+    CHECK_INT(SC(SYS_pread64, fd, P(buf), sizeof(buf), 99990), 10);
+    CHECK(memcmp(buf, "\0\0\0\0\0\0\0\0\0\0xxxxxx", 16) == 0);
+    CHECK_INT(SC(SYS_pread64, fd, P(buf), 5, 0), 5);
+    CHECK(memcmp(buf, "hello", 5) == 0);
+    /* A write at the offset (11) lands in the zeros. */
+    CHECK_INT(xwrite(fd, "!"), 1);
+    CHECK_INT(SC(SYS_pread64, fd, P(buf), 12, 0), 12);
+    CHECK(memcmp(buf, "hello\0\0\0\0\0\0!", 12) == 0);
+    CHECK_INT(SC(SYS_ftruncate, fd, 0), 0);
+    CHECK_INT(xstat("/tmp/t").st_size, 0);
+    CHECK_INT(xstat("/tmp/t").st_blocks, 0);
+    CHECK_INT(SC(SYS_ftruncate, fd, 0), 0);
+    /* Bad lengths, descriptors and nodes. */
+    CHECK_INT(SC(SYS_ftruncate, fd, -1), -EINVAL);
+    CHECK_INT(SC(SYS_ftruncate, fd, (long)RAMFS_FILE_MAX + 1), -EFBIG);
+    CHECK_INT(SC(SYS_ftruncate, 99, 0), -EBADF);
+    CHECK_INT(SC(SYS_ftruncate, 99, -1), -EINVAL);
+    long ro = xopen("/tmp/t", O_RDONLY, 0), dir = xopen("/tmp", O_RDONLY, 0);
+    long null = xopen("/dev/null", O_RDWR, 0);
+    CHECK_INT(SC(SYS_ftruncate, ro, 0), -EINVAL);
+    CHECK_INT(SC(SYS_ftruncate, dir, 0), -EINVAL);
+    CHECK_INT(SC(SYS_ftruncate, null, 0), -EINVAL);
+    CHECK_INT(SC(SYS_ftruncate, 1, 0), -EINVAL);
+    /* Out of memory: the file stays as it was. */
+    CHECK_INT(SC(SYS_lseek, fd, 0, SEEK_SET), 0);
+    CHECK_INT(xwrite(fd, "abc"), 3);
+    E.fail_at = E.count + 1;
+    CHECK_INT(SC(SYS_ftruncate, fd, 5000), -ENOSPC);
+    E.fail_at = 0;
+    CHECK_STR(content("/tmp/t"), "abc");
+    /* truncate: by path, following symlinks. */
+    CHECK_INT(SC(SYS_truncate, P("/tmp/t"), 2), 0);
+    CHECK_STR(content("/tmp/t"), "ab");
+    CHECK_INT(SC(SYS_truncate, P("/lib/libc.so"), 1), 0);
+    CHECK_STR(content("/usr/lib/libc.so"), "E");
+    CHECK_INT(SC(SYS_truncate, P("/tmp"), 0), -EISDIR);
+    CHECK_INT(SC(SYS_truncate, P("/dev/null"), 0), -EINVAL);
+    CHECK_INT(SC(SYS_truncate, P("/tmp/none"), 0), -ENOENT);
+    CHECK_INT(SC(SYS_truncate, P("/tmp/t/x"), 0), -ENOTDIR);
+    CHECK_INT(SC(SYS_truncate, P("/dangling"), 0), -ENOENT);
+    CHECK_INT(SC(SYS_truncate, P(""), 0), -ENOENT);
+    CHECK_INT(SC(SYS_truncate, P(E.bad), 0), -EFAULT);
+    CHECK_INT(SC(SYS_truncate, P("/tmp/t"), -1), -EINVAL);
+    CHECK_INT(SC(SYS_truncate, P("/tmp/t"), (long)RAMFS_FILE_MAX + 1), -EFBIG);
+    CHECK_STR(content("/tmp/t"), "ab");
+    finish();
+}
+
+/* ---- mmap's reads ---------------------------------------------------------------------------- */
+
+static void pread_fd(void)
+{
+    start();
+    char buf[64];
+    long fd = xopen("/etc/passwd", O_RDONLY, 0);
+    memset(buf, 'x', sizeof(buf));
+    long calls = E.user_ok_calls;
+    CHECK_INT(ramfs_pread_fd(fs, (int)fd, buf, sizeof(buf), 0), 26);
+    CHECK(memcmp(buf, "root:x:0:0::/root:/bin/sh\nx", 27) == 0);
+    CHECK_INT(ramfs_pread_fd(fs, (int)fd, buf, 4, 5), 4);
+    CHECK(memcmp(buf, "x:0:", 4) == 0);
+    CHECK_INT(ramfs_pread_fd(fs, (int)fd, buf, sizeof(buf), 26), 0);
+    CHECK_INT(ramfs_pread_fd(fs, (int)fd, buf, sizeof(buf), 1000), 0);
+    CHECK_INT(ramfs_pread_fd(fs, (int)fd, buf, sizeof(buf), UINT64_MAX), 0);
+    CHECK_INT(ramfs_pread_fd(fs, (int)fd, NULL, 0, 0), 0);
+    /* LibOS memory: user_ok is not asked, and the offset does not move. */
+    CHECK_INT(E.user_ok_calls, calls);
+    CHECK_INT(SC(SYS_lseek, fd, 0, SEEK_CUR), 0);
+    /* /dev/zero maps as zeros; files open for writing too. */
+    long z = xopen("/dev/zero", O_RDONLY, 0);
+    memset(buf, 'x', sizeof(buf));
+    CHECK_INT(ramfs_pread_fd(fs, (int)z, buf, 10, 12345), 10);
+    CHECK(memcmp(buf, "\0\0\0\0\0\0\0\0\0\0x", 11) == 0);
+    long rw = xopen("/tmp/rw", O_CREAT | O_RDWR, 0644);
+    CHECK_INT(xwrite(rw, "data"), 4);
+    CHECK_INT(ramfs_pread_fd(fs, (int)rw, buf, sizeof(buf), 1), 3);
+    CHECK(memcmp(buf, "ata", 3) == 0);
+    /* Refused: not open for reading, nothing to map, no descriptor. */
+    long wo = xopen("/tmp/w", O_CREAT | O_WRONLY, 0644);
+    long dir = xopen("/tmp", O_RDONLY, 0), null = xopen("/dev/null", O_RDONLY, 0);
+    long rnd = xopen("/dev/urandom", O_RDONLY, 0);
+    CHECK_INT(ramfs_pread_fd(fs, (int)wo, buf, 1, 0), -EACCES);
+    CHECK_INT(ramfs_pread_fd(fs, (int)wo, NULL, 0, 0), -EACCES);
+    CHECK_INT(ramfs_pread_fd(fs, 1, buf, 1, 0), -EACCES);
+    CHECK_INT(ramfs_pread_fd(fs, (int)dir, buf, 1, 0), -ENODEV);
+    CHECK_INT(ramfs_pread_fd(fs, (int)null, buf, 1, 0), -ENODEV);
+    CHECK_INT(ramfs_pread_fd(fs, (int)rnd, buf, 1, 0), -ENODEV);
+    CHECK_INT(ramfs_pread_fd(fs, 0, NULL, 0, 0), -ENODEV);
+    CHECK_INT(ramfs_pread_fd(fs, 99, buf, 1, 0), -EBADF);
+    CHECK_INT(ramfs_pread_fd(fs, -1, NULL, 0, 0), -EBADF);
+    CHECK_INT(ramfs_pread_fd(fs, RAMFS_FDS_MAX, buf, 1, 0), -EBADF);
+    CHECK_INT(E.random_calls, 0);
+    finish();
+}
+
 static void unknown_syscalls(void)
 {
     start();
-    static const long nrs[] = {-1, 7, 9, 16, 76, 77, 88, 316, 332, 438, 440, 100000};
+    static const long nrs[] = {-1, 7, 9, 73, 78, 88, 316, 332, 438, 440, 100000};
     for (size_t i = 0; i < sizeof(nrs) / sizeof(nrs[0]); i++)
         CHECK_INT(SC(nrs[i], 0), -ENOSYS);
     finish();
@@ -1750,7 +1902,8 @@ int main(void)
         TAP_TEST(dup_fcntl),          TAP_TEST(getcwd_chdir),     TAP_TEST(mkdir_rmdir),
         TAP_TEST(unlink_files),       TAP_TEST(rename_family),    TAP_TEST(readlink_family),
         TAP_TEST(getdents),           TAP_TEST(folder_churn),     TAP_TEST(paths),
-        TAP_TEST(symlinks),           TAP_TEST(devices),          TAP_TEST(unknown_syscalls),
+        TAP_TEST(symlinks),           TAP_TEST(devices),          TAP_TEST(ioctl_fsync),
+        TAP_TEST(truncate_family),    TAP_TEST(pread_fd),         TAP_TEST(unknown_syscalls),
         TAP_TEST(user_pointers),
     };
     return tap_run(tests, sizeof(tests) / sizeof(tests[0]));
