@@ -2,6 +2,7 @@
  * whose syscalls the monitor traps (specs/hostcall-abi.md §7). Each acts on the application
  * thread whose trapped syscall the caller is serving; outside one they fail with -EINVAL. */
 #include <errno.h>
+#include <stdbool.h>
 #include <linux/sched.h>
 #include <string.h>
 #include <ucontext.h>
@@ -87,4 +88,35 @@ long cvm_hc_linux_gettid(struct cvm_thread *t, const long a[6])
     if (!serving_trap(t))
         return -EINVAL;
     return t->tid;
+}
+
+#define LINUX_WAIT_SLEEP 1
+
+long cvm_hc_linux_wait(struct cvm_thread *t, const long a[6])
+{
+    if (!serving_trap(t) || (a[3] & ~(long)LINUX_WAIT_SLEEP))
+        return -EINVAL;
+    bool sleep = a[3] & LINUX_WAIT_SLEEP;
+    uintptr_t addr = (uintptr_t)a[0];
+    if (!sleep && addr % 4)
+        return -EINVAL;
+    if (!sleep && !cvm_guest_ptr(t->cur, addr, 4))
+        return -EFAULT;
+    if (sleep && !a[2])
+        return -EINVAL;
+    struct timespec ts = {0, 0};
+    if (a[2]) {
+        long r = cvm_guest_read(t->cur, &ts, (uintptr_t)a[2], sizeof(ts));
+        if (r < 0)
+            return r;
+        if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000L)
+            return -EINVAL;
+    }
+    t->linux_wait.pending = true;
+    t->linux_wait.sleep = sleep;
+    t->linux_wait.addr = addr;
+    t->linux_wait.val = (unsigned)a[1];
+    t->linux_wait.has_timeout = a[2] != 0;
+    t->linux_wait.timeout = ts;
+    return 0;
 }

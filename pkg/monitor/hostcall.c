@@ -23,8 +23,10 @@ CVM_GUEST_FS_SAFE long cvm_hostcall_forward(struct cvm_thread *t, struct cvm_vm 
     if (t->n_borrowed == CVM_MAX_NEST)
         return -ELOOP;
     int slot = cvm_slot_acquire(target);
+    if (slot < 0 && t->trap)
+        slot = cvm_slot_acquire_wait(t, target);
     if (slot < 0)
-        return -EAGAIN;
+        return t->trap ? -EINTR : -EAGAIN;
     t->borrowed[t->n_borrowed].vm = target;
     t->borrowed[t->n_borrowed].slot = slot;
     t->n_borrowed++;

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "abi/boot.h"
 #include "abi/hostcalls.h"
@@ -105,9 +106,16 @@ struct cvm_thread {
     /* Syscall User Dispatch: 0 allow, 1 block. Aligned: its address carries two flags to
      * cvm_arch_signal_entry. */
     _Alignas(4) volatile unsigned char selector;
-    uintptr_t guest_fs;           /* the guest's thread pointer */
-    uintptr_t clear_tid;          /* set_tid_address: zeroed and woken when it ends */
-    void *trap;                   /* the ucontext_t of the syscall being served, or NULL */
+    uintptr_t guest_fs;  /* the guest's thread pointer */
+    uintptr_t clear_tid; /* set_tid_address: zeroed and woken when it ends */
+    void *trap;          /* the ucontext_t of the syscall being served, or NULL */
+    struct {
+        bool pending, sleep; /* hostcall 954: a wait to make once the server has returned */
+        uintptr_t addr;
+        unsigned val;
+        bool has_timeout;
+        struct timespec timeout;
+    } linux_wait;
     unsigned long start_regs[17]; /* where it starts, in ucontext gregs order up to rip */
 };
 
@@ -129,8 +137,9 @@ struct cvm_vm {
     struct cvm_vm *callback_in;
     int wait_seconds;
     bool reserved;
-    atomic_uint slots_used;                      /* bitmap of CVM_STACK_SLOTS */
-    atomic_uint slots_open;                      /* slots made read-write so far (layout.c) */
+    atomic_uint slots_used;   /* bitmap of CVM_STACK_SLOTS */
+    atomic_uint slots_open;   /* slots made read-write so far (layout.c) */
+    atomic_uint slot_waiters; /* threads waiting for a slot: futex on slots_used */
     struct cvm_thread *threads[CVM_MAX_THREADS]; /* by tid - 1, under dep->lock */
     unsigned n_threads;
     atomic_bool exiting; /* its main thread ended: stop the others */
@@ -227,6 +236,8 @@ int cvm_slot_acquire(struct cvm_vm *vm);
 void cvm_slot_release(struct cvm_vm *vm, int slot);
 uintptr_t cvm_slot_top(const struct cvm_vm *vm, int slot);
 int cvm_slots_open_all(struct cvm_vm *vm, struct cvm_error **err);
+/* A slot of vm for thread t, waiting while all are lent; -1 once t is to stop. */
+int cvm_slot_acquire_wait(struct cvm_thread *t, struct cvm_vm *vm);
 
 /* guest.c: every guest pointer goes through these (specs/hostcall-abi.md §3). */
 void *cvm_guest_ptr(struct cvm_vm *vm, uintptr_t addr, uint64_t len);

@@ -2,12 +2,16 @@
  * (boot block) below the stack slots, stack slots with guard pages at the top; and the
  * shared heaps of heap groups, outside every window (specs/monitor-yaml.md §5). */
 #include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "base.h"
 #include "internal.h"
@@ -345,9 +349,43 @@ CVM_GUEST_FS_SAFE int cvm_slot_acquire(struct cvm_vm *vm)
     }
 }
 
+/* FUTEX_WAKE_PRIVATE of every waiter, without the C library: a Linux program's %fs may still
+ * be in place (errno is TLS). */
+static CVM_GUEST_FS_SAFE void wake_all(atomic_uint *word)
+{
+    long r;
+    __asm__ volatile("syscall"
+                     : "=a"(r)
+                     : "0"((long)SYS_futex), "D"(word), "S"((long)FUTEX_WAKE_PRIVATE),
+                       "d"((long)INT_MAX)
+                     : "rcx", "r11", "memory");
+    (void)r;
+}
+
 CVM_GUEST_FS_SAFE void cvm_slot_release(struct cvm_vm *vm, int slot)
 {
     atomic_fetch_and(&vm->slots_used, ~(1u << slot));
+    if (atomic_load(&vm->slot_waiters))
+        wake_all(&vm->slots_used);
+}
+
+/* A Linux program's syscall waits for a slot of its server rather than fail: every slot
+ * holder runs a bounded piece of work (futex waits and sleeps are made without a slot,
+ * hostcall 954). The timed wait also notices a stop request. */
+int cvm_slot_acquire_wait(struct cvm_thread *t, struct cvm_vm *vm)
+{
+    int slot;
+    cvm_thread_fs_host(t);
+    while ((slot = cvm_slot_acquire(vm)) < 0 && !cvm_thread_should_stop(t)) {
+        atomic_fetch_add(&vm->slot_waiters, 1);
+        unsigned used = atomic_load(&vm->slots_used);
+        struct timespec tick = {0, 10 * 1000000L};
+        if (used == (1u << CVM_STACK_SLOTS) - 1)
+            syscall(SYS_futex, (unsigned *)&vm->slots_used, FUTEX_WAIT_PRIVATE, used, &tick, NULL,
+                    0);
+        atomic_fetch_sub(&vm->slot_waiters, 1);
+    }
+    return slot;
 }
 
 CVM_GUEST_FS_SAFE uintptr_t cvm_slot_top(const struct cvm_vm *vm, int slot)

@@ -11,6 +11,7 @@
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -196,6 +197,22 @@ void cvm_linux_thread_end(struct cvm_thread *t)
         syscall(SYS_futex, (unsigned *)at, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
+/* The wait a server asked for with hostcall 954, made now that its stack slot is free. The
+ * server made a hostcall, so %fs is the monitor's already. */
+static long wait_now(struct cvm_thread *t)
+{
+    t->linux_wait.pending = false;
+    cvm_thread_fs_host(t);
+    if (cvm_thread_should_stop(t))
+        return -EINTR;
+    struct timespec *timeout = t->linux_wait.has_timeout ? &t->linux_wait.timeout : NULL;
+    if (t->linux_wait.sleep)
+        return -clock_nanosleep(CLOCK_MONOTONIC, 0, timeout, NULL);
+    long r = syscall(SYS_futex, (unsigned *)t->linux_wait.addr, FUTEX_WAIT_PRIVATE,
+                     t->linux_wait.val, timeout, NULL, 0);
+    return r < 0 ? -errno : 0;
+}
+
 /* A trapped syscall: served by the cVM's callback_out with the Linux number and arguments,
  * its result in rax when the program resumes. %fs is still the program's: a server that
  * answers without hostcalls costs no switch of it (the hostcall entry switches it). */
@@ -207,6 +224,8 @@ CVM_GUEST_FS_SAFE void cvm_linux_syscall(struct cvm_thread *t, void *ucontext)
     t->trap = uc;
     long r = cvm_hostcall_forward(t, t->home->callback_out, g[REG_RAX], a);
     t->trap = NULL;
+    if (t->linux_wait.pending)
+        r = wait_now(t);
     if (cvm_thread_should_stop(t))
         cvm_thread_leave(t, CVM_END_STOP, 0);
     g[REG_RAX] = r;

@@ -25,6 +25,7 @@
 #define ETIMEDOUT 110
 
 #define LIBOS_PAGE 4096u
+#define LIBOS_WAIT_SLEEP 1 /* hostcall 954: sleep rather than wait on a futex */
 
 /* A struct timespec of the application (and of hostcalls 200, 407, 801). */
 struct libos_timespec {

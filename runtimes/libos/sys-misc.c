@@ -62,18 +62,13 @@ long libos_sys_gettimeofday(const long a[6])
     return libos_copy_out((uintptr_t)a[0], &tv, sizeof(tv));
 }
 
-/* A relative sleep (hostcall 200, without the lock); the time left goes to urem when the
- * deployment's stop cuts it short. */
+/* A relative sleep, made by the monitor once this handler has returned (hostcall 954), so
+ * that a sleeping thread holds none of the LibOS's stack slots. Only the deployment's stop cuts
+ * it short, and that ends the thread: urem is never written. */
 static long sleep_for(const struct libos_timespec *req, uintptr_t urem)
 {
-    struct libos_timespec rem = {0, 0};
-    long r = cvm_hc(NANOSLEEP, req, &rem);
-    if (r == -EINTR && urem) {
-        long w = libos_copy_out(urem, &rem, sizeof(rem));
-        if (w < 0)
-            return w;
-    }
-    return r;
+    (void)urem;
+    return cvm_hc(LINUX_WAIT, 0, 0, req, LIBOS_WAIT_SLEEP);
 }
 
 long libos_sys_nanosleep(const long a[6])

@@ -101,7 +101,9 @@ static long futex_wait(uintptr_t uaddr, unsigned val, uintptr_t utime, bool abso
         if (absolute && (r = libos_time_until(clock, &ts, &rel)) < 0)
             return r;
     }
-    return cvm_hc(FUTEX_WAIT, uaddr, val, utime ? &rel : 0);
+    /* Made by the monitor once this handler has returned (hostcall 954): a waiting thread
+     * holds none of the LibOS's stack slots, so waiters cannot starve the wakers of them. */
+    return cvm_hc(LINUX_WAIT, uaddr, val, utime ? &rel : 0, 0);
 }
 
 static long futex_wake(uintptr_t uaddr, long count)

@@ -54,7 +54,11 @@
     X(952, LINUX_SET_TID_ADDRESS, linux_set_tid_address, 1, "int *ctid",                           \
       "the trapped Linux thread's clear-child-tid address; returns its tid")                       \
     X(953, LINUX_GETTID, linux_gettid, 0, "",                                                      \
-      "returns the trapped Linux thread's tid (its cVM's main thread: 1)")
+      "returns the trapped Linux thread's tid (its cVM's main thread: 1)")                         \
+    X(954, LINUX_WAIT, linux_wait, 4,                                                              \
+      "const unsigned *addr, unsigned val, const struct timespec *timeout, long flags",            \
+      "once the handler returns, the trapped Linux thread waits as futex_wait (flags 0) or "       \
+      "sleeps for *timeout (flags 1) holding no stack slot; the result is the syscall's")
 
 #define CVM_HOSTCALL_MAX 1023     /* highest number the dispatcher accepts */
 #define CVM_HOSTCALL_NAME_MAX 255 /* longest CAP_File name, without its NUL */
