@@ -62,12 +62,18 @@ static void thread_finished_locked(struct cvm_thread *t)
     t->done = true;
     if (t->slot >= 0)
         cvm_slot_release(vm, t->slot);
-    bool main = t->tid == 1;
+    /* The thread whose end ends the cVM: a runtime's main thread; a Linux program's last. */
+    bool last = t->tid == 1;
+    if (t->linux_abi) {
+        last = true;
+        for (unsigned i = 0; i < vm->n_threads; i++)
+            last &= vm->threads[i]->done;
+    }
     switch (t->end) {
     case CVM_END_EXIT:
     case CVM_END_RETURN:
     case CVM_END_THREAD_EXIT:
-        if (t->end == CVM_END_EXIT || main) {
+        if (t->end == CVM_END_EXIT || last) {
             if (vm->result.outcome == CVM_VM_NOT_STARTED) {
                 vm->result.outcome = CVM_VM_EXITED;
                 vm->result.exit_code = (int)(t->value & 0xff);

@@ -1,0 +1,27 @@
+#!/bin/sh
+# Threads of Linux cVMs on the LibOS: the cVM lives as long as one of its threads does.
+. "$(dirname "$0")/lib.sh"
+
+cp "$BUILD/runtimes/libos/libos.so" "$BUILD/tests/linux/mainexit" "$TMP/"
+cat >"$TMP/mainexit.yaml" <<'YAML'
+cVMs:
+  - name: libos
+    runtime: libos.so
+    callback_in: app
+    heap_group: os
+    wait: -1
+    isolation: {base: 0x20000000, size: 0x10000000}
+  - name: app
+    runtime: mainexit
+    abi: linux
+    callback_out: libos
+    heap_group: os
+    isolation: {base: 0x10000000, size: 0x10000000}
+heaps:
+  - name: os
+    size: 0x4000000
+YAML
+expect "the main thread's pthread_exit leaves the other threads running" 0 "main leaves
+worker done
+" "" -- "$CVMCTL" monitor -q -y "$TMP/mainexit.yaml"
+finish
