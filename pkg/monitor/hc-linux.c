@@ -60,16 +60,22 @@ long cvm_hc_linux_clone(struct cvm_thread *t, const long a[6])
     struct cvm_vm *vm = t->home;
     struct cvm_deployment *d = t->dep;
     pthread_mutex_lock(&d->lock);
-    long tid = vm->n_threads + 1; /* the tid the new thread gets, written before it runs */
-    long r = 0;
-    if (flags & CLONE_PARENT_SETTID)
-        r = write_tid(t, a[2], tid);
-    if (r == 0 && (flags & CLONE_CHILD_SETTID))
-        r = write_tid(t, a[3], tid);
-    if (r == 0)
-        r = cvm_linux_thread_spawn_locked(vm, regs, fs);
-    if (r > 0 && (flags & CLONE_CHILD_CLEARTID))
-        vm->threads[r - 1]->clear_tid = (uintptr_t)a[3];
+    long r;
+    struct cvm_thread *child = cvm_linux_thread_new_locked(vm, regs, fs, &r);
+    if (child) {
+        /* The tids are written before the child runs, as Linux does. */
+        r = 0;
+        if (flags & CLONE_PARENT_SETTID)
+            r = write_tid(t, a[2], child->tid);
+        if (r == 0 && (flags & CLONE_CHILD_SETTID))
+            r = write_tid(t, a[3], child->tid);
+        if (flags & CLONE_CHILD_CLEARTID)
+            child->clear_tid = (uintptr_t)a[3];
+        if (r == 0)
+            r = cvm_linux_thread_start_locked(vm, child);
+        else
+            cvm_linux_thread_discard_locked(vm, child);
+    }
     pthread_mutex_unlock(&d->lock);
     return r;
 }

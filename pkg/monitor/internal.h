@@ -22,8 +22,10 @@
 #define CVM_STACK_SLOT_SIZE (256UL << 10) /* per slot, its lowest page a guard */
 #define CVM_GATE_SIZE (16UL << 10)        /* boot block, argv, envp, auxv: read-only to guests */
 #define CVM_MIN_HEAP (64UL << 10)
-#define CVM_MAX_THREADS 64 /* threads a cVM may create over its life, the main one included */
-#define CVM_MAX_GRANTS 64  /* regions beyond its window a cVM may be granted */
+#define CVM_MAX_THREADS                                                                            \
+    64                    /* a cVM's threads over its life, the main one included; a Linux         \
+                             cVM's alive at once */
+#define CVM_MAX_GRANTS 64 /* regions beyond its window a cVM may be granted */
 #define CVM_MAX_CAPFILES 64
 #define CVM_MAX_NEST 8                  /* callback depth: app -> libos -> ... -> monitor */
 #define CVM_ALTSTACK_SIZE (128UL << 10) /* signal stack of a cVM thread; a power of two */
@@ -86,6 +88,7 @@ struct cvm_thread {
     uintptr_t fn, arg;
     pthread_t pthread;
     bool done;           /* under dep->lock */
+    bool reaped;         /* its OS thread is joined already (a Linux cVM's, run.c) */
     bool joined;         /* a guest joined it (hostcall 41) */
     sigjmp_buf exit_jmp; /* where exit, thread exit, faults and stops land */
     enum cvm_thread_end end;
@@ -258,9 +261,12 @@ _Noreturn void cvm_thread_leave(struct cvm_thread *t, enum cvm_thread_end end, l
 long cvm_thread_spawn(struct cvm_vm *vm, uintptr_t fn, uintptr_t arg);
 long cvm_thread_join_guest(struct cvm_thread *t, long tid, long *value);
 bool cvm_context_in_guest(const struct cvm_deployment *d, uintptr_t ip, uintptr_t sp);
-/* A Linux thread of vm starting at regs (gregs order up to rip) with thread pointer fs; the
- * caller holds vm->dep->lock. Returns its tid or -errno. */
-long cvm_linux_thread_spawn_locked(struct cvm_vm *vm, const unsigned long regs[17], uintptr_t fs);
+/* A Linux thread of vm that will start at regs (gregs order up to rip) with thread pointer fs,
+ * made (its tid known) but not running: start or discard it. The caller holds vm->dep->lock. */
+struct cvm_thread *cvm_linux_thread_new_locked(struct cvm_vm *vm, const unsigned long regs[17],
+                                               uintptr_t fs, long *ret);
+long cvm_linux_thread_start_locked(struct cvm_vm *vm, struct cvm_thread *t);
+void cvm_linux_thread_discard_locked(struct cvm_vm *vm, struct cvm_thread *t);
 
 /* signals.c: the monitor's signal handlers, on per-thread signal stacks of one arena. */
 void cvm_signals_install(void);

@@ -148,11 +148,33 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
+/* The index in vm->threads a new thread takes: the next unused one; or, in a Linux cVM, which
+ * may create threads without end as a process does, that of a thread that has ended, whose OS
+ * thread is joined now (its record goes once the new thread has started). -1: none. */
+static int thread_index_locked(struct cvm_vm *vm)
+{
+    if (vm->n_threads < CVM_MAX_THREADS)
+        return (int)vm->n_threads;
+    if (vm->abi != CVM_ABI_LINUX)
+        return -1;
+    for (unsigned i = 0; i < vm->n_threads; i++) {
+        struct cvm_thread *old = vm->threads[i];
+        if (!old->done)
+            continue;
+        if (!old->reaped)
+            pthread_join(old->pthread, NULL); /* it has ended: done is its last act */
+        old->reaped = true;
+        return (int)i;
+    }
+    return -1;
+}
+
 /* A new thread of vm, not yet running; slot -1: it brings its own stack (Linux threads). */
 static struct cvm_thread *thread_new_locked(struct cvm_vm *vm, bool needs_slot, long *ret)
 {
     *ret = -EAGAIN;
-    if (vm->n_threads == CVM_MAX_THREADS)
+    int index = thread_index_locked(vm);
+    if (index < 0)
         return NULL;
     int slot = needs_slot ? cvm_slot_acquire(vm) : -1;
     if (needs_slot && slot < 0)
@@ -169,24 +191,38 @@ static struct cvm_thread *thread_new_locked(struct cvm_vm *vm, bool needs_slot, 
     *t = (struct cvm_thread){.dep = vm->dep,
                              .home = vm,
                              .cur = vm,
-                             .tid = vm->n_threads + 1,
+                             .tid = (unsigned)index + 1,
                              .slot = slot,
                              .altstack = alt,
                              .linux_abi = vm->abi == CVM_ABI_LINUX};
     return t;
 }
 
+/* Drops a thread made by thread_new_locked that will not run. */
+static void thread_discard_locked(struct cvm_vm *vm, struct cvm_thread *t)
+{
+    if (t->slot >= 0)
+        cvm_slot_release(vm, t->slot);
+    cvm_altstack_give_back(t->altstack);
+    free(t);
+}
+
 static long thread_start_locked(struct cvm_vm *vm, struct cvm_thread *t)
 {
     int e = pthread_create(&t->pthread, NULL, thread_main, t);
     if (e != 0) {
-        if (t->slot >= 0)
-            cvm_slot_release(vm, t->slot);
-        cvm_altstack_give_back(t->altstack);
-        free(t);
+        thread_discard_locked(vm, t);
         return -e;
     }
-    vm->threads[vm->n_threads++] = t;
+    unsigned i = t->tid - 1;
+    if (i < vm->n_threads) {
+        struct cvm_thread *old = vm->threads[i]; /* ended and joined: thread_index_locked */
+        cvm_altstack_give_back(old->altstack);
+        free(old);
+    } else {
+        vm->n_threads = i + 1;
+    }
+    vm->threads[i] = t;
     return t->tid;
 }
 
@@ -206,15 +242,25 @@ static long thread_spawn_locked(struct cvm_vm *vm, uintptr_t fn, uintptr_t arg)
     return thread_start_locked(vm, t);
 }
 
-long cvm_linux_thread_spawn_locked(struct cvm_vm *vm, const unsigned long regs[17], uintptr_t fs)
+struct cvm_thread *cvm_linux_thread_new_locked(struct cvm_vm *vm, const unsigned long regs[17],
+                                               uintptr_t fs, long *ret)
 {
-    long ret;
-    struct cvm_thread *t = thread_new_locked(vm, false, &ret);
-    if (!t)
-        return ret;
-    memcpy(t->start_regs, regs, sizeof(t->start_regs));
-    t->guest_fs = fs;
+    struct cvm_thread *t = thread_new_locked(vm, false, ret);
+    if (t) {
+        memcpy(t->start_regs, regs, sizeof(t->start_regs));
+        t->guest_fs = fs;
+    }
+    return t;
+}
+
+long cvm_linux_thread_start_locked(struct cvm_vm *vm, struct cvm_thread *t)
+{
     return thread_start_locked(vm, t);
+}
+
+void cvm_linux_thread_discard_locked(struct cvm_vm *vm, struct cvm_thread *t)
+{
+    thread_discard_locked(vm, t);
 }
 
 long cvm_thread_spawn(struct cvm_vm *vm, uintptr_t fn, uintptr_t arg)
@@ -407,7 +453,8 @@ int cvm_deployment_run(struct cvm_deployment *d, const struct cvm_run_options *o
         return ret; /* cvm_deployment_free will not unmap windows under running threads */
     for (size_t i = 0; i < d->n_vms; i++)
         for (unsigned k = 0; k < d->vms[i].n_threads; k++)
-            pthread_join(d->vms[i].threads[k]->pthread, NULL);
+            if (!d->vms[i].threads[k]->reaped)
+                pthread_join(d->vms[i].threads[k]->pthread, NULL);
     return 0;
 }
 

@@ -2,7 +2,8 @@
 # Threads of Linux cVMs on the LibOS: the cVM lives as long as one of its threads does.
 . "$(dirname "$0")/lib.sh"
 
-cp "$BUILD/runtimes/libos/libos.so" "$BUILD/tests/linux/mainexit" "$TMP/"
+cp "$BUILD/runtimes/libos/libos.so" "$BUILD/tests/linux/mainexit" "$BUILD/tests/linux/threadchurn" \
+    "$TMP/"
 cat >"$TMP/mainexit.yaml" <<'YAML'
 cVMs:
   - name: libos
@@ -24,4 +25,8 @@ YAML
 expect "the main thread's pthread_exit leaves the other threads running" 0 "main leaves
 worker done
 " "" -- "$CVMCTL" monitor -q -y "$TMP/mainexit.yaml"
+sed 's/runtime: mainexit/runtime: threadchurn/' "$TMP/mainexit.yaml" >"$TMP/churn.yaml"
+expect "threads are created without end as long as 64 at most are alive" 0 \
+    "created and joined 200 of 200
+" "" -- "$CVMCTL" monitor -q -y "$TMP/churn.yaml"
 finish
