@@ -23,8 +23,10 @@ CVM_GUEST_FS_SAFE long cvm_hostcall_forward(struct cvm_thread *t, struct cvm_vm 
     if (t->n_borrowed == CVM_MAX_NEST)
         return -ELOOP;
     int slot = cvm_slot_acquire(target);
-    if (slot < 0 && t->trap)
+    if (slot < 0 && t->trap) {
+        cvm_thread_fs_host(t); /* before a call into code that may read TLS */
         slot = cvm_slot_acquire_wait(t, target);
+    }
     if (slot < 0)
         return t->trap ? -EINTR : -EAGAIN;
     t->borrowed[t->n_borrowed].vm = target;

@@ -371,11 +371,11 @@ CVM_GUEST_FS_SAFE void cvm_slot_release(struct cvm_vm *vm, int slot)
 
 /* A Linux program's syscall waits for a slot of its server rather than fail: every slot
  * holder runs a bounded piece of work (futex waits and sleeps are made without a slot,
- * hostcall 954). The timed wait also notices a stop request. */
+ * hostcall 954). The timed wait also notices a stop request. The caller has put the monitor's
+ * %fs back (cvm_thread_fs_host). */
 int cvm_slot_acquire_wait(struct cvm_thread *t, struct cvm_vm *vm)
 {
     int slot;
-    cvm_thread_fs_host(t);
     while ((slot = cvm_slot_acquire(vm)) < 0 && !cvm_thread_should_stop(t)) {
         atomic_fetch_add(&vm->slot_waiters, 1);
         unsigned used = atomic_load(&vm->slots_used);

@@ -65,7 +65,7 @@ static uintptr_t push_string(struct stack_writer *w, const char *s)
 /* The System V process stack at the top of slot 0: argc, argv, envp, auxv, then the strings
  * and AT_RANDOM's bytes above them, as Linux lays it out. */
 static int build_stack(struct cvm_vm *vm, const struct cvm_vm_spec *spec, uintptr_t interp_base,
-                       uintptr_t entry, struct cvm_error **err)
+                       struct cvm_error **err)
 {
     uintptr_t top = cvm_slot_top(vm, 0);
     struct stack_writer w = {.lo = top - LINUX_ARGS_MAX, .sp = top - 16};
@@ -126,7 +126,6 @@ static int build_stack(struct cvm_vm *vm, const struct cvm_vm_spec *spec, uintpt
                              "arguments and environment of cVM '%s' exceed %lu bytes", vm->name,
                              LINUX_ARGS_MAX);
     vm->linux_sp = w.sp;
-    vm->entry = entry;
     return 0;
 }
 
@@ -147,6 +146,9 @@ int cvm_linux_deploy(struct cvm_vm *vm, const struct cvm_vm_spec *spec, struct c
             return r;
         if (interp.has_interp)
             return cvm_error_set(err, CVM_E_FORMAT, "the ldso itself asks for an interpreter");
+        if (interp.arch->machine != vm->img.arch->machine)
+            return cvm_error_set(err, CVM_E_UNSUPPORTED, "the ldso is built for %s; '%s' for %s",
+                                 interp.arch->name, spec->runtime_name, vm->img.arch->name);
     }
     uint64_t interp_at = cvm_page_up(vm->img.span);
     vm->image_size = interp_at + cvm_page_up(interp.span);
@@ -164,17 +166,17 @@ int cvm_linux_deploy(struct cvm_vm *vm, const struct cvm_vm_spec *spec, struct c
     if (r < 0)
         return r;
     memcpy(vm->info.runtime_measurement, loaded.measurement, CVM_SHA256_LEN);
+    /* It starts where Linux would start it: in its interpreter, if it names one. */
+    vm->entry = interp.span ? vm->base + interp_at + interp.entry : vm->base + loaded.entry;
     r = cvm_layout_write_boot(vm, spec, err);
     if (r < 0)
         return r;
-    uintptr_t entry = interp.span ? vm->base + interp_at + interp.entry : vm->base + loaded.entry;
-    return build_stack(vm, spec, interp.span ? vm->base + interp_at : 0, entry, err);
+    return build_stack(vm, spec, interp.span ? vm->base + interp_at : 0, err);
 }
 
 _Noreturn void cvm_linux_thread_enter(struct cvm_thread *t)
 {
     size_t len = (size_t)(cvm_arch_sud_exempt_end - cvm_arch_sud_exempt);
-    __asm__ volatile("movq %%fs:0, %0" : "=r"(t->host_fs));
     t->selector = 0;
     if (prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON, cvm_arch_sud_exempt, len,
               &t->selector) < 0) {
@@ -198,11 +200,10 @@ void cvm_linux_thread_end(struct cvm_thread *t)
 }
 
 /* The wait a server asked for with hostcall 954, made now that its stack slot is free. The
- * server made a hostcall, so %fs is the monitor's already. */
+ * caller has put the monitor's %fs back (cvm_thread_fs_host). */
 static long wait_now(struct cvm_thread *t)
 {
     t->linux_wait.pending = false;
-    cvm_thread_fs_host(t);
     if (cvm_thread_should_stop(t))
         return -EINTR;
     struct timespec *timeout = t->linux_wait.has_timeout ? &t->linux_wait.timeout : NULL;
@@ -224,8 +225,10 @@ CVM_GUEST_FS_SAFE void cvm_linux_syscall(struct cvm_thread *t, void *ucontext)
     t->trap = uc;
     long r = cvm_hostcall_forward(t, t->home->callback_out, g[REG_RAX], a);
     t->trap = NULL;
-    if (t->linux_wait.pending)
+    if (t->linux_wait.pending) {
+        cvm_thread_fs_host(t); /* before a call into code that may read TLS */
         r = wait_now(t);
+    }
     if (cvm_thread_should_stop(t))
         cvm_thread_leave(t, CVM_END_STOP, 0);
     g[REG_RAX] = r;

@@ -134,6 +134,9 @@ static void *thread_main(void *arg)
 {
     struct cvm_thread *t = arg;
     t->self = t;
+    /* Before any signal can find the thread (its signal stack is set in thread_run): a handler
+     * on a Linux thread compares %fs with it. */
+    __asm__ volatile("movq %%fs:0, %0" : "=r"(t->host_fs));
     /* %gs finds the thread whatever %fs holds (cvm_thread_self). */
     if (syscall(SYS_arch_prctl, ARCH_SET_GS, t) == 0) {
         thread_run(t);

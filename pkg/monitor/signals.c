@@ -105,6 +105,19 @@ static CVM_GUEST_FS_SAFE void set_fs(uintptr_t value)
     (void)r;
 }
 
+/* The %fs base as it is: the flag fs_guest lags behind a switch by an instruction. */
+static CVM_GUEST_FS_SAFE uintptr_t get_fs(void)
+{
+    uintptr_t value = 0;
+    long r;
+    __asm__ volatile("syscall"
+                     : "=a"(r)
+                     : "0"((long)SYS_arch_prctl), "D"(0x1003L /* ARCH_GET_FS */), "S"(&value)
+                     : "rcx", "r11", "memory");
+    (void)r;
+    return value;
+}
+
 CVM_GUEST_FS_SAFE void cvm_thread_fs_host(struct cvm_thread *t)
 {
     if (t->fs_guest) {
@@ -113,11 +126,15 @@ CVM_GUEST_FS_SAFE void cvm_thread_fs_host(struct cvm_thread *t)
     }
 }
 
-/* What the interrupted code of a Linux thread had: its selector and whether %fs may have
- * been the guest's. A handler gives both back as it found them (cvm_arch_signal_entry). */
+/* What the interrupted code of a Linux thread had: its selector, its fs_guest flag and, but
+ * for a trapped syscall, its %fs base. A handler gives all back as it found them
+ * (cvm_arch_signal_entry): the interrupted code may be between a switch of %fs and the update
+ * of the flag, so the base is read, not inferred from the flag. */
 struct signal_state {
     unsigned char selector;
     bool fs_guest;
+    bool trap;
+    uintptr_t fs;
 };
 
 struct signal_resume {
@@ -137,13 +154,18 @@ static CVM_GUEST_FS_SAFE __attribute__((noinline)) struct cvm_thread *
 signal_enter(int sig, const siginfo_t *si, struct signal_state *st)
 {
     struct cvm_thread *t = thread_at((uintptr_t)__builtin_frame_address(0));
-    *st = (struct signal_state){0, false};
+    *st = (struct signal_state){0, false, false, 0};
     if (!t || !t->linux_abi)
         return t;
-    *st = (struct signal_state){t->selector, t->fs_guest};
+    *st = (struct signal_state){t->selector, t->fs_guest, is_trap(t, sig, si), 0};
     t->selector = SUD_ALLOW;
-    if (!is_trap(t, sig, si))
-        cvm_thread_fs_host(t);
+    if (st->trap)
+        return t;
+    st->fs = get_fs();
+    if (st->fs != t->host_fs) {
+        set_fs(t->host_fs);
+        t->fs_guest = false;
+    }
     return t;
 }
 
@@ -152,11 +174,13 @@ static CVM_GUEST_FS_SAFE struct signal_resume signal_resume(struct cvm_thread *t
 {
     if (!t || !t->linux_abi)
         return (struct signal_resume){0, 0};
-    bool set = st->fs_guest && !t->fs_guest;
-    if (set)
-        t->fs_guest = true; /* before %fs changes: see fs_guest */
+    /* A trapped syscall resumes with the program's thread pointer, set_tp's if it changed;
+     * anything else with the base it was interrupted with. */
+    bool set = st->trap ? st->fs_guest && !t->fs_guest : st->fs != t->host_fs;
+    uintptr_t fs = st->trap ? t->guest_fs : st->fs;
+    t->fs_guest = set ? true : st->fs_guest; /* before %fs changes: see fs_guest */
     uintptr_t ctl = (uintptr_t)&t->selector | (set ? 1 : 0) | (st->selector ? 2 : 0);
-    return (struct signal_resume){t->guest_fs, ctl};
+    return (struct signal_resume){fs, ctl};
 }
 
 static struct cvm_vm *vm_at(const struct cvm_deployment *d, uintptr_t addr)

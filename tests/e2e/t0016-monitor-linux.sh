@@ -71,6 +71,15 @@ linux_yaml "$TMP/interp.yaml" "true" "callback_out: serv"
 expect "a dynamic program without an ldso" 125 "" "cvmctl: error: deploy cVM 'app': 'linuxhello' needs a program interpreter; the deployment has no ldso
 " -- "$CVMCTL" monitor -q -y "$TMP/interp.yaml"
 
+# The ldso must be for the program's machine.
+cp "$BUILD/images/musl-libhello/main" "$TMP/linuxhello"
+cp "$BUILD/images/musl-libhello/ld-musl-x86_64.so.1" "$TMP/ld.so"
+printf '\267\000' | dd of="$TMP/ld.so" bs=1 seek=18 conv=notrunc 2>/dev/null
+linux_yaml "$TMP/armld.yaml" "main" "callback_out: serv"
+echo "ldso: ld.so" >>"$TMP/armld.yaml"
+expect "an ldso for another machine" 125 "" "cvmctl: error: deploy cVM 'app': the ldso is built for aarch64; 'linuxhello' for x86-64
+" -- "$CVMCTL" monitor -q -y "$TMP/armld.yaml"
+
 # The runtime ABI still refuses what a Linux program may have.
 yaml "$TMP/asruntime.yaml" a linuxhello 0x10000000
 expect "a Linux program is not a cVM runtime" 125 "" "cvmctl: error: deploy cVM 'a': 'linuxhello' asks for a program interpreter; runtimes are loaded by the monitor

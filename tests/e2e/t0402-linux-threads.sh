@@ -3,7 +3,7 @@
 . "$(dirname "$0")/lib.sh"
 
 cp "$BUILD/runtimes/libos/libos.so" "$BUILD/tests/linux/mainexit" "$BUILD/tests/linux/threadchurn" \
-    "$TMP/"
+    "$BUILD/tests/linux/exitrace" "$TMP/"
 cat >"$TMP/mainexit.yaml" <<'YAML'
 cVMs:
   - name: libos
@@ -29,4 +29,15 @@ sed 's/runtime: mainexit/runtime: threadchurn/' "$TMP/mainexit.yaml" >"$TMP/chur
 expect "threads are created without end as long as 64 at most are alive" 0 \
     "created and joined 200 of 200
 " "" -- "$CVMCTL" monitor -q -y "$TMP/churn.yaml"
+# Stop signals land at every point of a trap: twenty runs, each must end with exit's status.
+sed 's/runtime: mainexit/runtime: exitrace/' "$TMP/mainexit.yaml" >"$TMP/exitrace.yaml"
+statuses=""
+i=0
+while [ $i -lt 20 ]; do
+    "$CVMCTL" monitor -q -y "$TMP/exitrace.yaml" >/dev/null 2>&1
+    statuses="$statuses $?"
+    i=$((i + 1))
+done
+check "exit while 40 threads trap: status 3 in 20 of 20 runs ($statuses )" \
+    [ "$statuses" = "$(printf ' 3%.0s' $(seq 20))" ]
 finish
