@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -49,6 +50,14 @@ long cvm_guest_string(struct cvm_vm *vm, uintptr_t addr, char *out, size_t out_s
         got += chunk;
     }
     return -ENAMETOOLONG;
+}
+
+long cvm_guest_timespec(struct cvm_vm *vm, uintptr_t addr, struct timespec *ts)
+{
+    long r = cvm_guest_read(vm, ts, addr, sizeof(*ts));
+    if (r < 0)
+        return r;
+    return ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L ? -EINVAL : 0;
 }
 
 int cvm_grant(struct cvm_vm *vm, struct cvm_region r)

@@ -42,11 +42,9 @@ long cvm_hc_getid(struct cvm_thread *t, const long a[6])
 long cvm_hc_nanosleep(struct cvm_thread *t, const long a[6])
 {
     struct timespec req, rem = {0, 0};
-    long r = cvm_guest_read(t->cur, &req, (uintptr_t)a[0], sizeof(req));
+    long r = cvm_guest_timespec(t->cur, (uintptr_t)a[0], &req);
     if (r < 0)
         return r;
-    if (req.tv_sec < 0 || req.tv_nsec < 0 || req.tv_nsec >= 1000000000L)
-        return -EINVAL;
     if (a[1] && !cvm_guest_ptr(t->cur, (uintptr_t)a[1], sizeof(rem)))
         return -EFAULT;
     /* Interrupted by the monitor's stop signal: report the rest, as nanosleep(2) does. */

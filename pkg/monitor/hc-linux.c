@@ -112,11 +112,9 @@ long cvm_hc_linux_wait(struct cvm_thread *t, const long a[6])
         return -EINVAL;
     struct timespec ts = {0, 0};
     if (a[2]) {
-        long r = cvm_guest_read(t->cur, &ts, (uintptr_t)a[2], sizeof(ts));
+        long r = cvm_guest_timespec(t->cur, (uintptr_t)a[2], &ts);
         if (r < 0)
             return r;
-        if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000L)
-            return -EINVAL;
     }
     t->linux_wait.pending = true;
     t->linux_wait.sleep = sleep;

@@ -248,6 +248,9 @@ long cvm_guest_string(struct cvm_vm *vm, uintptr_t addr, char *out, size_t out_s
 int cvm_grant(struct cvm_vm *vm, struct cvm_region r);
 long cvm_guest_read(struct cvm_vm *vm, void *dst, uintptr_t src, size_t len);
 long cvm_guest_write(struct cvm_vm *vm, uintptr_t dst, const void *src, size_t len);
+/* A struct timespec the guest passes: -EFAULT as any pointer, -EINVAL for a negative time or
+ * tv_nsec outside [0, 1e9). */
+long cvm_guest_timespec(struct cvm_vm *vm, uintptr_t addr, struct timespec *ts);
 
 /* hc-rootfs.c: the deployment keeps its own copy of the archive, so the caller's bytes are
  * not needed once it is created. data NULL: no rootfs. */
