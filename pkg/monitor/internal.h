@@ -281,7 +281,8 @@ void cvm_signals_block_foreign(void);
 int cvm_linux_deploy(struct cvm_vm *vm, const struct cvm_vm_spec *spec, struct cvm_error **err);
 int cvm_linux_check_host(struct cvm_error **err);
 _Noreturn void cvm_linux_thread_enter(struct cvm_thread *t);
-void cvm_linux_thread_end(struct cvm_thread *t);
+void cvm_linux_thread_end(void);
+void cvm_linux_thread_clear_tid_locked(struct cvm_thread *t);
 void cvm_linux_syscall(struct cvm_thread *t, void *ucontext);
 
 /* hostcall.c */

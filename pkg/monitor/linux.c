@@ -189,10 +189,15 @@ _Noreturn void cvm_linux_thread_enter(struct cvm_thread *t)
     cvm_arch_linux_enter(t->start_regs, t->guest_fs, &t->selector);
 }
 
-void cvm_linux_thread_end(struct cvm_thread *t)
+void cvm_linux_thread_end(void)
 {
     prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0, 0, 0);
-    /* CLONE_CHILD_CLEARTID: how pthread_join learns that the thread is gone. */
+}
+
+/* CLONE_CHILD_CLEARTID: how pthread_join learns that the thread is gone. Called once the
+ * thread is done (dep->lock held), so that a clone right after the join finds its record free. */
+void cvm_linux_thread_clear_tid_locked(struct cvm_thread *t)
+{
     uintptr_t at = t->clear_tid;
     const unsigned zero = 0;
     if (at && at % 4 == 0 && cvm_guest_write(t->home, at, &zero, sizeof(zero)) == 0)

@@ -125,7 +125,7 @@ static void thread_run(struct cvm_thread *t)
     }
     t->cur = t->home;
     if (t->linux_abi)
-        cvm_linux_thread_end(t);
+        cvm_linux_thread_end();
     ss = (stack_t){.ss_flags = SS_DISABLE};
     sigaltstack(&ss, NULL);
 }
@@ -147,6 +147,8 @@ static void *thread_main(void *arg)
     }
     pthread_mutex_lock(&t->dep->lock);
     thread_finished_locked(t);
+    if (t->linux_abi)
+        cvm_linux_thread_clear_tid_locked(t);
     pthread_mutex_unlock(&t->dep->lock);
     return NULL;
 }

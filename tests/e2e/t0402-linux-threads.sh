@@ -3,7 +3,7 @@
 . "$(dirname "$0")/lib.sh"
 
 cp "$BUILD/runtimes/libos/libos.so" "$BUILD/tests/linux/mainexit" "$BUILD/tests/linux/threadchurn" \
-    "$BUILD/tests/linux/exitrace" "$TMP/"
+    "$BUILD/tests/linux/exitrace" "$BUILD/tests/linux/fullchurn" "$TMP/"
 cat >"$TMP/mainexit.yaml" <<'YAML'
 cVMs:
   - name: libos
@@ -29,6 +29,11 @@ sed 's/runtime: mainexit/runtime: threadchurn/' "$TMP/mainexit.yaml" >"$TMP/chur
 expect "threads are created without end as long as 64 at most are alive" 0 \
     "created and joined 200 of 200
 " "" -- "$CVMCTL" monitor -q -y "$TMP/churn.yaml"
+sed 's/runtime: mainexit/runtime: fullchurn/' "$TMP/mainexit.yaml" >"$TMP/fullchurn.yaml"
+expect "a join frees its thread's record before it returns (63 alive)" 0 \
+    "EAGAIN right after a join: 0 of 500
+" "" -- "$CVMCTL" monitor -q -y "$TMP/fullchurn.yaml"
+
 # Stop signals land at every point of a trap: twenty runs, each must end with exit's status.
 sed 's/runtime: mainexit/runtime: exitrace/' "$TMP/mainexit.yaml" >"$TMP/exitrace.yaml"
 statuses=""
