@@ -34,11 +34,11 @@ static int check_spec(const struct cvm_deploy_spec *spec, struct cvm_error **err
     if (spec->n_vms > CVM_MAX_VMS)
         return cvm_error_set(err, CVM_E_LIMIT, "deployment has %zu cVMs, at most %d allowed",
                              spec->n_vms, CVM_MAX_VMS);
-    if (spec->n_capfiles > CVM_MAX_CAPFILES)
+    if (spec->n_capfiles > CVM_MAX_CAPS)
         return cvm_error_set(err, CVM_E_LIMIT,
                              "deployment declares %zu CAP_Files, at most %d "
                              "allowed",
-                             spec->n_capfiles, CVM_MAX_CAPFILES);
+                             spec->n_capfiles, CVM_MAX_CAPS);
     for (size_t i = 0; i < spec->n_vms; i++) {
         const struct cvm_vm_spec *v = &spec->vms[i];
         if (!v->name || !v->name[0])
@@ -115,14 +115,12 @@ static int capfiles_create(struct cvm_deployment *d, const struct cvm_deploy_spe
     uintptr_t at = (uintptr_t)mem;
     for (size_t i = 0; i < spec->n_capfiles; i++) {
         const struct cvm_capfile_spec *c = &spec->capfiles[i];
-        struct cvm_capfile *f = &d->capfiles[i];
-        strcpy(f->name, c->name); /* length checked in check_spec */
-        f->region = (struct cvm_region){.addr = at, .size = c->size};
         if (c->data_len)
             memcpy((void *)at, c->data, c->data_len);
+        /* Name length and count are checked in check_spec. */
+        (void)cvm_caps_declare_file(&d->caps, c->name, at, c->size);
         at += (c->size + CVM_PAGE - 1) & ~(CVM_PAGE - 1);
     }
-    atomic_store(&d->n_capfiles, spec->n_capfiles);
     return 0;
 }
 
@@ -248,7 +246,7 @@ int cvm_deployment_create(const struct cvm_deploy_spec *spec, struct cvm_deploym
     d->n_vms = spec->n_vms;
     d->stdout_fd = spec->stdout_fd < 0 ? 1 : spec->stdout_fd;
     pthread_mutex_init(&d->lock, NULL);
-    pthread_mutex_init(&d->capfile_lock, NULL);
+    cvm_caps_init(&d->caps);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -335,7 +333,7 @@ void cvm_deployment_free(struct cvm_deployment *d)
     cvm_rootfs_release(d);
     pthread_cond_destroy(&d->cond);
     pthread_mutex_destroy(&d->lock);
-    pthread_mutex_destroy(&d->capfile_lock);
+    cvm_caps_destroy(&d->caps);
     free(d->vms);
     free(d);
 }

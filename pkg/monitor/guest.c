@@ -2,6 +2,7 @@
  * wholly inside that cVM's window, its heap group's shared heap, or a region granted to it;
  * otherwise -EFAULT. */
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -105,4 +106,45 @@ long cvm_guest_write(struct cvm_vm *vm, uintptr_t dst, const void *src, size_t l
         return -EFAULT;
     long n = vm_copy((void *)src, dst, len, true);
     return n < 0 ? n : (size_t)n == len ? 0 : -EFAULT;
+}
+
+/* The fault handler (signals.c) ends a guarded access with a jump back here. The jump buffer
+ * saves no signal mask, which costs a syscall; the landing side unblocks the fault's signal. */
+static void guard_landed(struct cvm_thread *t, uintptr_t *fault_addr)
+{
+    t->guard_active = false;
+    sigset_t faults;
+    sigemptyset(&faults);
+    sigaddset(&faults, SIGSEGV);
+    sigaddset(&faults, SIGBUS);
+    pthread_sigmask(SIG_UNBLOCK, &faults, NULL);
+    if (fault_addr)
+        *fault_addr = t->guard_fault_addr;
+}
+
+long cvm_copy_guarded(struct cvm_thread *t, void *dst, const void *src, size_t len,
+                      uintptr_t *fault_addr)
+{
+    if (sigsetjmp(t->guard_jmp, 0)) {
+        guard_landed(t, fault_addr);
+        return -EFAULT;
+    }
+    t->guard_active = true;
+    memmove(dst, src, len); /* a CAP_File written from itself overlaps */
+    t->guard_active = false;
+    return 0;
+}
+
+long cvm_xchg_guarded(struct cvm_thread *t, unsigned *word, unsigned value, unsigned *old)
+{
+    if (sigsetjmp(t->guard_jmp, 0)) {
+        guard_landed(t, NULL);
+        return -EFAULT;
+    }
+    t->guard_active = true;
+    unsigned was = __atomic_exchange_n(word, value, __ATOMIC_ACQ_REL);
+    t->guard_active = false;
+    if (old)
+        *old = was;
+    return 0;
 }

@@ -110,3 +110,19 @@ long cvm_hc_mprotect(struct cvm_thread *t, const long a[6])
         return -ENOMEM;
     return mprotect((void *)addr, len, (int)a[2]) < 0 ? -errno : 0;
 }
+
+long cvm_hc_get_my_inner(struct cvm_thread *t, const long a[6])
+{
+    const struct cvm_vm *inner = t->cur->callback_in;
+    if (!inner)
+        return -ENOENT;
+    uintptr_t out = (uintptr_t)a[0];
+    if (!cvm_guest_ptr(t->cur, out, sizeof(struct cvm_hc_region)))
+        return -EFAULT;
+    struct cvm_region w = {.addr = inner->base, .size = inner->end - inner->base};
+    int e = cvm_grant(t->cur, w);
+    if (e < 0)
+        return e;
+    struct cvm_hc_region reg = {.addr = w.addr, .size = w.size};
+    return cvm_guest_write(t->cur, out, &reg, sizeof(reg));
+}

@@ -97,10 +97,11 @@ long cvm_hc_linux_gettid(struct cvm_thread *t, const long a[6])
 }
 
 #define LINUX_WAIT_SLEEP 1
+#define LINUX_WAIT_RESTART 2
 
 long cvm_hc_linux_wait(struct cvm_thread *t, const long a[6])
 {
-    if (!serving_trap(t) || (a[3] & ~(long)LINUX_WAIT_SLEEP))
+    if (!serving_trap(t) || (a[3] != 0 && a[3] != LINUX_WAIT_SLEEP && a[3] != LINUX_WAIT_RESTART))
         return -EINVAL;
     bool sleep = a[3] & LINUX_WAIT_SLEEP;
     uintptr_t addr = (uintptr_t)a[0];
@@ -118,6 +119,7 @@ long cvm_hc_linux_wait(struct cvm_thread *t, const long a[6])
     }
     t->linux_wait.pending = true;
     t->linux_wait.sleep = sleep;
+    t->linux_wait.restart = a[3] == LINUX_WAIT_RESTART;
     t->linux_wait.addr = addr;
     t->linux_wait.val = (unsigned)a[1];
     t->linux_wait.has_timeout = a[2] != 0;

@@ -13,6 +13,7 @@
 
 #include "abi/boot.h"
 #include "abi/hostcalls.h"
+#include "caps.h"
 #include "loader.h"
 #include "monitor.h"
 #include "thread-layout.h"
@@ -26,8 +27,7 @@
     64                    /* a cVM's threads over its life, the main one included; a Linux         \
                              cVM's alive at once */
 #define CVM_MAX_GRANTS 64 /* regions beyond its window a cVM may be granted */
-#define CVM_MAX_CAPFILES 64
-#define CVM_MAX_NEST 8                  /* callback depth: app -> libos -> ... -> monitor */
+#define CVM_MAX_NEST 8    /* callback depth: app -> libos -> ... -> monitor */
 #define CVM_ALTSTACK_SIZE (128UL << 10) /* signal stack of a cVM thread; a power of two */
 #define CVM_ALTSTACKS 4096              /* cVM threads alive in one process */
 #define CVM_MAX_ROOTFS (4ULL << 30)     /* root.cpio bytes, as specs/image-format.md §4 allows */
@@ -114,12 +114,30 @@ struct cvm_thread {
     void *trap;          /* the ucontext_t of the syscall being served, or NULL */
     struct {
         bool pending, sleep; /* hostcall 954: a wait to make once the server has returned */
+        bool restart;        /* then serve the syscall again if woken */
         uintptr_t addr;
         unsigned val;
         bool has_timeout;
         struct timespec timeout;
     } linux_wait;
     unsigned long start_regs[17]; /* where it starts, in ucontext gregs order up to rip */
+    /* A copy between cVMs' memory that may fault (cvm_copy_guarded): the fault handler lands
+     * here instead of ending the cVM. */
+    volatile bool guard_active;
+    uintptr_t guard_fault_addr;
+    sigjmp_buf guard_jmp;
+    struct cvm_call_frame *call_frame; /* the innermost CAP_Call in progress, or NULL */
+};
+
+/* A CAP_Call in progress on a thread (hc-capcall.c): a fault in the callee lands here. */
+struct cvm_call_frame {
+    sigjmp_buf jmp;
+    struct cvm_call_frame *outer;
+    struct cvm_vm *caller;
+    int n_borrowed; /* the thread's, before the call lent it a slot */
+    uintptr_t mon_sp;
+    int signal; /* the fault's */
+    uintptr_t fault_addr, fault_ip;
 };
 
 struct cvm_vm {
@@ -152,21 +170,13 @@ struct cvm_vm {
     atomic_size_t n_grants;
 };
 
-struct cvm_capfile {
-    char name[CVM_HOSTCALL_NAME_MAX + 1];
-    struct cvm_region region;
-    struct cvm_vm *owner; /* NULL: declared by the deployment */
-};
-
 struct cvm_deployment {
     struct cvm_vm *vms;
     size_t n_vms;
     int stdout_fd;
     void *capfile_mem; /* backing of the deployment's declared CAP_Files */
     size_t capfile_mem_len;
-    pthread_mutex_t capfile_lock; /* writers only, as with grants */
-    struct cvm_capfile capfiles[CVM_MAX_CAPFILES];
-    atomic_size_t n_capfiles;
+    struct cvm_caps caps;
     const uint8_t *ldso; /* the spec's, while the deployment is being created only */
     size_t ldso_len;
     const uint8_t *rootfs; /* read-only copy of root.cpio (hostcalls 900/901); NULL: none */
@@ -251,6 +261,14 @@ long cvm_guest_write(struct cvm_vm *vm, uintptr_t dst, const void *src, size_t l
 /* A struct timespec the guest passes: -EFAULT as any pointer, -EINVAL for a negative time or
  * tv_nsec outside [0, 1e9). */
 long cvm_guest_timespec(struct cvm_vm *vm, uintptr_t addr, struct timespec *ts);
+/* Copies len bytes between memory of cVMs, both ranges checked by the caller, on thread t; a
+ * fault (a guard page, a read-only page) makes it -EFAULT, with the faulting address in
+ * *fault_addr unless NULL. A cVM's read-only page cannot take a write this way. */
+long cvm_copy_guarded(struct cvm_thread *t, void *dst, const void *src, size_t len,
+                      uintptr_t *fault_addr);
+/* Atomically stores value in a checked guest word and gives its old value in *old unless
+ * NULL; -EFAULT if the word's page cannot be written. */
+long cvm_xchg_guarded(struct cvm_thread *t, unsigned *word, unsigned value, unsigned *old);
 
 /* hc-rootfs.c: the deployment keeps its own copy of the archive, so the caller's bytes are
  * not needed once it is created. data NULL: no rootfs. */

@@ -227,12 +227,19 @@ CVM_GUEST_FS_SAFE void cvm_linux_syscall(struct cvm_thread *t, void *ucontext)
     ucontext_t *uc = ucontext;
     greg_t *g = uc->uc_mcontext.gregs;
     const long a[6] = {g[REG_RDI], g[REG_RSI], g[REG_RDX], g[REG_R10], g[REG_R8], g[REG_R9]};
-    t->trap = uc;
-    long r = cvm_hostcall_forward(t, t->home->callback_out, g[REG_RAX], a);
-    t->trap = NULL;
-    if (t->linux_wait.pending) {
+    long r;
+    for (;;) {
+        t->trap = uc;
+        r = cvm_hostcall_forward(t, t->home->callback_out, g[REG_RAX], a);
+        t->trap = NULL;
+        if (!t->linux_wait.pending)
+            break;
+        bool restart = t->linux_wait.restart;
         cvm_thread_fs_host(t); /* before a call into code that may read TLS */
         r = wait_now(t);
+        /* Woken, or the word changed before the wait: the server looks again. */
+        if (!restart || (r != 0 && r != -EAGAIN) || cvm_thread_should_stop(t))
+            break;
     }
     if (cvm_thread_should_stop(t))
         cvm_thread_leave(t, CVM_END_STOP, 0);

@@ -99,6 +99,9 @@ static void thread_finished_locked(struct cvm_thread *t)
         atomic_store(&vm->exiting, true);
         break;
     }
+    /* A cVM that ends takes back what it shared: waiting senders and callers learn it now. */
+    if (atomic_load(&vm->exiting))
+        cvm_caps_owner_ended(&d->caps, vm);
     pthread_cond_broadcast(&d->cond);
 }
 

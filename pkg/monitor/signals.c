@@ -211,11 +211,25 @@ static _Noreturn void fault(struct cvm_thread *t, int sig, const siginfo_t *si,
     t->fault_addr = (uintptr_t)si->si_addr;
     t->fault_ip = ip;
     t->fault_vm = where ? where : t->cur;
+    struct cvm_call_frame *f = t->call_frame;
+    if (f) {
+        /* In a CAP_Call: the call fails, the callee's cVM and the deployment run on. */
+        f->signal = sig;
+        f->fault_addr = t->fault_addr;
+        f->fault_ip = ip;
+        siglongjmp(f->jmp, 1);
+    }
     cvm_thread_leave(t, CVM_END_FAULT, 0);
 }
 
 static void fault_signal(struct cvm_thread *t, int sig, siginfo_t *si, ucontext_t *uc)
 {
+    /* A copy between cVMs that met a page it may not touch: the copy fails, nothing else. */
+    if (t && t->guard_active && (sig == SIGSEGV || sig == SIGBUS)) {
+        t->guard_active = false;
+        t->guard_fault_addr = (uintptr_t)si->si_addr;
+        siglongjmp(t->guard_jmp, 1);
+    }
     if (t && in_guest(t, uc))
         fault(t, sig, si, uc);
     /* Not a cVM: a monitor bug. Let the previous disposition (default, or a sanitizer's) see it

@@ -29,6 +29,10 @@ long cvm_thread_create(long (*fn)(void *), void *arg);
 long cvm_thread_join(long tid, long *value);
 long cvm_sleep_ns(long ns);
 
+/* Waits until the stream buffer whose done word this is has its message (hostcall 413) and
+ * returns the message length; or the futex_wait error (timeout: a struct timespec, or NULL). */
+long cvm_stream_wait(unsigned *done, const void *timeout);
+
 /* Formatted output to the cVM's standard output: %d %i %u %x %X %p %s %c %% with the l and
  * z length modifiers and a field width (0-padded or space-padded). */
 int printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -18,8 +18,8 @@ int main(int argc, char **argv, char **envp)
     show("write from guard page", cvm_hc(WRITE, end - 256 * 1024, 8));
     show("gettimeofday into boot block", cvm_hc(GETTIMEOFDAY, b, 0));
     show("gettimeofday with tz", cvm_hc(GETTIMEOFDAY, b->heap_base, 1));
-    show("probe unknown capfile", cvm_hc(CAPFILE_PROBE, "nosuch", b->heap_base));
-    show("probe name outside window", cvm_hc(CAPFILE_PROBE, 0x1000, b->heap_base));
+    show("probe unknown capfile", cvm_hc(CAP_PROBE, "nosuch", b->heap_base));
+    show("probe name outside window", cvm_hc(CAP_PROBE, 0x1000, b->heap_base));
     show("inner without callback_in", cvm_hc(GET_MY_INNER, b->heap_base));
     show("unknown hostcall 999", cvm_hostcall(999, 0, 0, 0, 0, 0, 0));
     show("negative hostcall", cvm_hostcall(-5, 0, 0, 0, 0, 0, 0));
@@ -30,10 +30,10 @@ int main(int argc, char **argv, char **envp)
     show("nanosleep bad nsec", cvm_hc(NANOSLEEP, &bad, 0));
     show("join unknown thread", cvm_hc(THREAD_JOIN, 42, 0));
     show("join itself", cvm_hc(THREAD_JOIN, 1, 0));
-    show("advertise outside window", cvm_hc(CAPFILE_ADVERTISE, 0x1000, 16, "x"));
+    show("advertise outside window", cvm_hc(CAP_ADVERTISE, 0x1000, 16, "x", CVM_CAP_READ));
     static char buf[64];
-    show("advertise own buffer", cvm_hc(CAPFILE_ADVERTISE, buf, sizeof(buf), "mine"));
-    show("advertise same name", cvm_hc(CAPFILE_ADVERTISE, buf, sizeof(buf), "mine"));
+    show("advertise own buffer", cvm_hc(CAP_ADVERTISE, buf, sizeof(buf), "mine", CVM_CAP_READ));
+    show("advertise same name", cvm_hc(CAP_ADVERTISE, buf, sizeof(buf), "mine", CVM_CAP_READ));
     printf("monitor survived\n");
     return 3;
 }

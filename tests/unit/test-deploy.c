@@ -384,7 +384,7 @@ static void hostile_hostcalls(void)
                           "join unknown thread: -3\n"
                           "join itself: -35\n"
                           "advertise outside window: -14\n"
-                          "advertise own buffer: 0\n"
+                          "advertise own buffer: 1\n"
                           "advertise same name: -17\n"
                           "monitor survived\n");
     CHECK_INT(cvm_deployment_vm_result(d, 0)->exit_code, 3);

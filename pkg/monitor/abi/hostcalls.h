@@ -20,16 +20,34 @@
       "ends the calling thread with value (the main thread: as exit); does not return")            \
     X(200, NANOSLEEP, nanosleep, 2, "const struct timespec *req, struct timespec *rem",            \
       "sleeps for *req; -EINTR with *rem set if the deployment is being stopped")                  \
-    X(405, CAPFILE_ADVERTISE, capfile_advertise, 3, "void *addr, size_t size, const char *name",   \
-      "publishes [addr, addr+size) of the caller's window as CAP_File name")                       \
-    X(406, CAPFILE_PROBE, capfile_probe, 2, "const char *name, struct cvm_hc_region *out",         \
-      "grants the caller CAP_File name and stores its address and size in *out")                   \
+    X(405, CAP_ADVERTISE, cap_advertise, 4,                                                        \
+      "const void *addr, size_t size, const char *name, long rights",                              \
+      "publishes [addr, addr+size) of the caller's memory as CAP_File name for probers with "      \
+      "rights (1 read, 2 write), or with rights 4 (call) the function at addr as CAP_Call name; "  \
+      "returns the owner's handle")                                                                \
+    X(406, CAP_PROBE, cap_probe, 2, "const char *name, struct cvm_hc_cap *out",                    \
+      "returns the caller's handle to the CAP_File, CAP_Call or stream name and stores its size "  \
+      "and rights in *out")                                                                        \
     X(407, FUTEX_WAIT, futex_wait, 3,                                                              \
       "const unsigned *addr, unsigned val, const struct timespec *timeout",                        \
       "sleeps while *addr == val, at most *timeout (NULL: no limit); 0 when woken, -EAGAIN "       \
       "if *addr != val, -ETIMEDOUT, -EINTR")                                                       \
     X(408, FUTEX_WAKE, futex_wake, 2, "const unsigned *addr, long count",                          \
       "wakes up to count threads sleeping in 407 on addr; returns how many it woke")               \
+    X(409, CAP_READ, cap_read, 4, "long handle, void *buf, size_t len, size_t offset",             \
+      "copies bytes [offset, offset+len) of a CAP_File into buf; returns len")                     \
+    X(410, CAP_WRITE, cap_write, 4, "long handle, const void *buf, size_t len, size_t offset",     \
+      "copies buf into bytes [offset, offset+len) of a CAP_File, or sends it to a stream as one "  \
+      "message (offset 0); returns len")                                                           \
+    X(411, CAP_REVOKE, cap_revoke, 1, "long handle",                                               \
+      "with the owner's handle: withdraws the name; every handle to it fails with -EACCES from "   \
+      "then on")                                                                                   \
+    X(412, CAP_CALL, cap_call, 5, "long handle, long a0, long a1, long a2, long a3",               \
+      "calls the CAP_Call's function with a0-a3 on a stack of its cVM; returns its value")         \
+    X(413, STREAM_POST, stream_post, 4,                                                            \
+      "const char *name, void *buf, size_t size, unsigned *done",                                  \
+      "queues buf as a receive buffer of stream name (made on first post); the message sent into " \
+      "it stores its length in *done and wakes a futex_wait on done; returns the owner's handle")  \
     X(700, GET_MY_INNER, get_my_inner, 1, "struct cvm_hc_region *out",                             \
       "grants the caller the window of its callback_in cVM and stores it in *out")                 \
     X(800, GETTIMEOFDAY, gettimeofday, 2, "struct timeval *tv, void *tz",                          \
@@ -58,10 +76,11 @@
     X(954, LINUX_WAIT, linux_wait, 4,                                                              \
       "const unsigned *addr, unsigned val, const struct timespec *timeout, long flags",            \
       "once the handler returns, the trapped Linux thread waits as futex_wait (flags 0) or "       \
-      "sleeps for *timeout (flags 1) holding no stack slot; the result is the syscall's")
+      "sleeps for *timeout (flags 1) holding no stack slot; the result is the syscall's, or with " \
+      "flags 2 a wait that was woken serves the syscall again")
 
 #define CVM_HOSTCALL_MAX 1023     /* highest number the dispatcher accepts */
-#define CVM_HOSTCALL_NAME_MAX 255 /* longest CAP_File name, without its NUL */
+#define CVM_HOSTCALL_NAME_MAX 255 /* longest CAP_File, CAP_Call or stream name, without NUL */
 
 enum cvm_hostcall_nr {
 #define CVM_HC_ENUM(nr, NAME, name, argc, args, doc) CVM_HC_##NAME = nr,
@@ -69,7 +88,28 @@ enum cvm_hostcall_nr {
 #undef CVM_HC_ENUM
 };
 
-/* A memory region handed to a guest by 406 and 700. */
+/* Rights of a CAP handle (405 for probers, 406's out->rights). The owner's handle has every right
+ * its kind allows and CVM_CAP_OWNER. */
+#define CVM_CAP_READ 1L
+#define CVM_CAP_WRITE 2L
+#define CVM_CAP_CALL 4L
+#define CVM_CAP_STREAM 8L /* a stream's handle: 410 sends a message */
+#define CVM_CAP_OWNER 16L /* 411 revokes */
+
+/* What 406 reports about a handle. */
+struct cvm_hc_cap {
+    unsigned long size; /* a CAP_File's bytes; 0 for a CAP_Call or a stream */
+    unsigned long rights;
+};
+
+/* A stream's *done word (413): 0 while the buffer waits, the message length once it is
+ * delivered. A receiver that sleeps stores CVM_STREAM_WAITING first and futex-waits on that
+ * value, so that a delivery wakes it and a delivery to a receiver that is not asleep costs no
+ * wake-up. */
+#define CVM_STREAM_WAITING 0xffffffffu
+#define CVM_STREAM_MSG_MAX (1UL << 30) /* bytes of one message and of one posted buffer */
+
+/* A memory region handed to a guest by 700. */
 struct cvm_hc_region {
     unsigned long addr;
     unsigned long size;

@@ -1,0 +1,60 @@
+/* CAP_Calls (specs/hostcall-abi.md §8): hostcall 412 carries the calling thread into the
+ * cVM that advertised a function, on a stack slot that cVM lends, as a callback does (§5). A
+ * fault there ends the call, not the deployment: the signal handler jumps back to the frame
+ * this call set up (signals.c), and the call returns -ECANCELED. */
+#include <errno.h>
+#include <signal.h>
+
+#include "hostcalls-impl.h"
+#include "internal.h"
+
+long cvm_hc_cap_call(struct cvm_thread *t, const long a[6])
+{
+    long r;
+    const struct cvm_cap_handle *h = cvm_cap_handle_get(t, a[0], &r);
+    if (!h)
+        return r;
+    struct cvm_cap *cap = h->cap;
+    pthread_rwlock_rdlock(&cap->lock);
+    uintptr_t fn = cap->addr;
+    struct cvm_vm *callee = cap->owner;
+    r = cap->gen != h->gen ? -EACCES : !(h->rights & CVM_CAP_CALL) ? -EPERM : 0;
+    pthread_rwlock_unlock(&cap->lock);
+    if (r < 0)
+        return r;
+    if (t->n_borrowed == CVM_MAX_NEST)
+        return -ELOOP;
+    int slot = cvm_slot_acquire(callee);
+    if (slot < 0)
+        return -EAGAIN;
+    /* volatile: read again after the jump back from a fault. */
+    struct cvm_call_frame frame = {
+        .outer = t->call_frame, .caller = t->cur, .n_borrowed = t->n_borrowed, .mon_sp = t->mon_sp};
+    struct cvm_call_frame *volatile f = &frame;
+    t->borrowed[t->n_borrowed].vm = callee;
+    t->borrowed[t->n_borrowed].slot = slot;
+    t->n_borrowed++;
+    t->cur = callee;
+    t->call_frame = f;
+    if (sigsetjmp(f->jmp, 0) == 0) {
+        const long args[7] = {a[1], a[2], a[3], a[4]};
+        r = cvm_guest_call(fn, cvm_slot_top(callee, slot), args);
+    } else {
+        /* The handler left the fault's signal blocked (no mask is saved: a syscall less on
+         * every call) and the monitor stack pointer of the guest call. */
+        sigset_t s;
+        sigemptyset(&s);
+        sigaddset(&s, f->signal);
+        pthread_sigmask(SIG_UNBLOCK, &s, NULL);
+        t->mon_sp = f->mon_sp;
+        r = -ECANCELED;
+    }
+    t->call_frame = f->outer;
+    t->cur = f->caller;
+    /* Ours, and those of callbacks the fault cut short. */
+    while (t->n_borrowed > f->n_borrowed) {
+        t->n_borrowed--;
+        cvm_slot_release(t->borrowed[t->n_borrowed].vm, t->borrowed[t->n_borrowed].slot);
+    }
+    return r;
+}
