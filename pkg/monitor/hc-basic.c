@@ -30,6 +30,8 @@ long cvm_hc_write(struct cvm_thread *t, const long a[6])
 
 long cvm_hc_exit(struct cvm_thread *t, const long a[6])
 {
+    if (t->call_frame)
+        cvm_call_leave(t, true, (int)(a[0] & 0xff));
     cvm_thread_leave(t, CVM_END_EXIT, a[0] & 0xff);
 }
 

@@ -1,7 +1,8 @@
 /* CAP_Calls (specs/hostcall-abi.md §8): hostcall 412 carries the calling thread into the
  * cVM that advertised a function, on a stack slot that cVM lends, as a callback does (§5). A
  * fault there ends the call, not the deployment: the signal handler jumps back to the frame
- * this call set up (signals.c), and the call returns -ECANCELED. */
+ * this call set up (signals.c), and the call returns -ECANCELED, as it does when the callee
+ * exits. */
 #include <errno.h>
 #include <signal.h>
 
@@ -28,8 +29,11 @@ long cvm_hc_cap_call(struct cvm_thread *t, const long a[6])
     if (slot < 0)
         return -EAGAIN;
     /* volatile: read again after the jump back from a fault. */
-    struct cvm_call_frame frame = {
-        .outer = t->call_frame, .caller = t->cur, .n_borrowed = t->n_borrowed, .mon_sp = t->mon_sp};
+    struct cvm_call_frame frame = {.outer = t->call_frame,
+                                   .caller = t->cur,
+                                   .callee = callee,
+                                   .n_borrowed = t->n_borrowed,
+                                   .mon_sp = t->mon_sp};
     struct cvm_call_frame *volatile f = &frame;
     t->borrowed[t->n_borrowed].vm = callee;
     t->borrowed[t->n_borrowed].slot = slot;
@@ -42,10 +46,12 @@ long cvm_hc_cap_call(struct cvm_thread *t, const long a[6])
     } else {
         /* The handler left the fault's signal blocked (no mask is saved: a syscall less on
          * every call) and the monitor stack pointer of the guest call. */
-        sigset_t s;
-        sigemptyset(&s);
-        sigaddset(&s, f->signal);
-        pthread_sigmask(SIG_UNBLOCK, &s, NULL);
+        if (f->signal) {
+            sigset_t s;
+            sigemptyset(&s);
+            sigaddset(&s, f->signal);
+            pthread_sigmask(SIG_UNBLOCK, &s, NULL);
+        }
         t->mon_sp = f->mon_sp;
         r = -ECANCELED;
     }
@@ -57,4 +63,15 @@ long cvm_hc_cap_call(struct cvm_thread *t, const long a[6])
         cvm_slot_release(t->borrowed[t->n_borrowed].vm, t->borrowed[t->n_borrowed].slot);
     }
     return r;
+}
+
+/* exit or thread_exit inside a CAP_Call: the thread belongs to the caller, so it is the call
+ * that ends, and with exit the callee's cVM too. */
+_Noreturn void cvm_call_leave(struct cvm_thread *t, bool end_callee, int status)
+{
+    struct cvm_call_frame *f = t->call_frame;
+    if (end_callee)
+        cvm_vm_end(f->callee, status);
+    f->signal = 0;
+    siglongjmp(f->jmp, 1);
 }

@@ -26,5 +26,7 @@ long cvm_hc_thread_join(struct cvm_thread *t, const long a[6])
 
 long cvm_hc_thread_exit(struct cvm_thread *t, const long a[6])
 {
+    if (t->call_frame)
+        cvm_call_leave(t, false, 0);
     cvm_thread_leave(t, CVM_END_THREAD_EXIT, a[0]);
 }

@@ -133,7 +133,7 @@ struct cvm_thread {
 struct cvm_call_frame {
     sigjmp_buf jmp;
     struct cvm_call_frame *outer;
-    struct cvm_vm *caller;
+    struct cvm_vm *caller, *callee;
     int n_borrowed; /* the thread's, before the call lent it a slot */
     uintptr_t mon_sp;
     int signal; /* the fault's */
@@ -288,6 +288,12 @@ struct cvm_thread *cvm_linux_thread_new_locked(struct cvm_vm *vm, const unsigned
                                                uintptr_t fs, long *ret);
 long cvm_linux_thread_start_locked(struct cvm_vm *vm, struct cvm_thread *t);
 void cvm_linux_thread_discard_locked(struct cvm_vm *vm, struct cvm_thread *t);
+
+/* hc-capcall.c: ends the thread's innermost CAP_Call with -ECANCELED; end_callee: and the
+ * callee's cVM with status. */
+_Noreturn void cvm_call_leave(struct cvm_thread *t, bool end_callee, int status);
+/* run.c: ends vm as its exit with status would, from another cVM's thread. */
+void cvm_vm_end(struct cvm_vm *vm, int status);
 
 /* signals.c: the monitor's signal handlers, on per-thread signal stacks of one arena. */
 void cvm_signals_install(void);

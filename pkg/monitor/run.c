@@ -105,6 +105,21 @@ static void thread_finished_locked(struct cvm_thread *t)
     pthread_cond_broadcast(&d->cond);
 }
 
+void cvm_vm_end(struct cvm_vm *vm, int status)
+{
+    struct cvm_deployment *d = vm->dep;
+    pthread_mutex_lock(&d->lock);
+    if (vm->result.outcome == CVM_VM_NOT_STARTED) {
+        vm->result.outcome = CVM_VM_EXITED;
+        vm->result.exit_code = status & 0xff;
+    }
+    /* Its threads get the stop signal from the thread that waits for the deployment. */
+    atomic_store(&vm->exiting, true);
+    cvm_caps_owner_ended(&d->caps, vm);
+    pthread_cond_broadcast(&d->cond);
+    pthread_mutex_unlock(&d->lock);
+}
+
 /* Runs the thread's guest code until it ends, one way or another. */
 static void thread_run(struct cvm_thread *t)
 {
