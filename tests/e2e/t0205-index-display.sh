@@ -42,7 +42,8 @@ header=$(printf '%-40s %-20s %-19s %10s  %s' REPOSITORY TAG DIGEST SIZE SIGNED)
 arm="$TMP/arm64"
 mkdir "$arm"
 cp "$ctx/cvm.yaml" "$arm/"
-if ! clang --target=aarch64-linux-gnu -std=gnu11 -O2 -ffreestanding -fno-stack-protector -fPIC \
+if ! clang --target=aarch64-linux-gnu -mno-outline-atomics -std=gnu11 -O2 -ffreestanding \
+    -fno-stack-protector -fPIC \
     -fvisibility=hidden -fno-asynchronous-unwind-tables -I"$SRC/pkg/monitor/abi" \
     -I"$SRC/runtimes/baremetal" -shared -nostdlib -fuse-ld=lld -Wl,-Bsymbolic -Wl,-e,_start \
     -Wl,-z,noexecstack -Wl,--no-undefined -Wl,--hash-style=gnu -o "$arm/libhello.so" \
