@@ -4,9 +4,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/uio.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "internal.h"
 
@@ -79,33 +77,28 @@ int cvm_grant(struct cvm_vm *vm, struct cvm_region r)
     return ret;
 }
 
-/* Guest memory is copied through the kernel so that a pointer into a guard page, the gate or
- * a read-only segment fails with -EFAULT instead of faulting the monitor. */
+/* Guest memory is copied under a fault guard (cvm_copy_guarded), so that a pointer into a guard
+ * page, the gate or a read-only segment fails with -EFAULT instead of faulting the monitor.
+ * Only cVM threads serve hostcalls, so the calling thread is at hand through %gs. */
 static long vm_copy(void *local, uintptr_t remote, size_t len, bool to_guest)
 {
-    struct iovec l = {.iov_base = local, .iov_len = len};
-    struct iovec r = {.iov_base = (void *)remote, .iov_len = len};
-    ssize_t n = to_guest ? process_vm_writev(getpid(), &l, 1, &r, 1, 0)
-                         : process_vm_readv(getpid(), &l, 1, &r, 1, 0);
-    if (n < 0)
-        return -errno;
-    return n;
+    struct cvm_thread *t = cvm_thread_self();
+    return to_guest ? cvm_copy_guarded(t, (void *)remote, local, len, NULL)
+                    : cvm_copy_guarded(t, local, (const void *)remote, len, NULL);
 }
 
 long cvm_guest_read(struct cvm_vm *vm, void *dst, uintptr_t src, size_t len)
 {
     if (!cvm_guest_ptr(vm, src, len))
         return -EFAULT;
-    long n = vm_copy(dst, src, len, false);
-    return n < 0 ? n : (size_t)n == len ? 0 : -EFAULT;
+    return vm_copy(dst, src, len, false);
 }
 
 long cvm_guest_write(struct cvm_vm *vm, uintptr_t dst, const void *src, size_t len)
 {
     if (!cvm_guest_ptr(vm, dst, len))
         return -EFAULT;
-    long n = vm_copy((void *)src, dst, len, true);
-    return n < 0 ? n : (size_t)n == len ? 0 : -EFAULT;
+    return vm_copy((void *)src, dst, len, true);
 }
 
 /* The fault handler (signals.c) ends a guarded access with a jump back here. The jump buffer
