@@ -31,9 +31,12 @@ musl_check_pie = readelf -hW $(1) | grep -q '^ *Type: *DYN ' && \
     { echo "$(1): not a PIE whose PT_INTERP is $(MUSL_LDSO)" >&2; rm -f $(1); exit 1; }
 
 MUSL_STATIC_PIES := $(BUILD)/images/musl-hello/hello $(BUILD)/images/musl-pthreads/pthreads \
-                    $(BUILD)/bench/libos/libos-bench
+                    $(BUILD)/images/cap-stream/cap_stream $(BUILD)/bench/libos/libos-bench
 $(BUILD)/images/musl-hello/hello: images/musl-hello/app/hello.c
 $(BUILD)/images/musl-pthreads/pthreads: images/musl-pthreads/app/pthreads.c
+# cap_stream drives the LibOS's /cap devices through their header.
+$(BUILD)/images/cap-stream/cap_stream: images/cap-stream/app/cap_stream.c runtimes/libos/cvm-cap.h
+$(BUILD)/images/cap-stream/cap_stream: MUSL_CFLAGS += -Iruntimes/libos
 $(BUILD)/bench/libos/libos-bench: bench/libos/libos-bench.c
 $(MUSL_STATIC_PIES):
 	@mkdir -p $(dir $@)
@@ -56,7 +59,8 @@ $(BUILD)/images/musl-libhello/ld-musl-x86_64.so.1: $(MUSL_LDSO)
 
 # Every deployment's LibOS.
 MUSL_LIBOS := $(BUILD)/images/musl-hello/libos.so $(BUILD)/images/musl-pthreads/libos.so \
-              $(BUILD)/images/musl-libhello/libos.so $(BUILD)/bench/libos/libos.so
+              $(BUILD)/images/musl-libhello/libos.so $(BUILD)/images/cap-stream/libos.so \
+              $(BUILD)/bench/libos/libos.so
 $(MUSL_LIBOS): $(LIBOS_SO)
 	@mkdir -p $(dir $@)
 	cp $< $@
@@ -71,9 +75,17 @@ MUSL_TMPDIRS := $(BUILD)/images/musl-hello/rootfs/tmp $(BUILD)/bench/libos/rootf
 $(MUSL_TMPDIRS):
 	mkdir -p $@
 
+# cap-stream's second deployment, dual: its build file and its monitor YAML.
+MUSL_EXTRA_YAML := $(BUILD)/images/cap-stream/cvm-dual.yaml \
+                   $(BUILD)/images/cap-stream/cap-stream-dual.yaml
+$(MUSL_EXTRA_YAML): $(BUILD)/images/%: images/%
+	@mkdir -p $(dir $@)
+	cp $< $@
+
 images: $(BUILD)/images/musl-hello/hello $(BUILD)/images/musl-pthreads/pthreads \
         $(BUILD)/images/musl-libhello/main $(BUILD)/images/musl-libhello/ld-musl-x86_64.so.1 \
         $(BUILD)/images/musl-libhello/rootfs/usr/lib/libhello.so \
+        $(BUILD)/images/cap-stream/cap_stream $(MUSL_EXTRA_YAML) \
         $(filter $(BUILD)/images/%,$(MUSL_LIBOS) $(MUSL_TMPDIRS)) $(MUSL_ROOTFS)
 
 # The LibOS benchmark's files (bench/bench-libos.sh BUILD runs it): the program, which also

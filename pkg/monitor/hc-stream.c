@@ -110,12 +110,13 @@ long cvm_stream_send(struct cvm_thread *t, const struct cvm_cap_handle *h, uintp
         cap->count--;
     }
     pthread_rwlock_unlock(&cap->lock);
-    if (r < 0)
+    if (r < 0 && !dropped)
         return r;
     /* The buffer is the receiver's again; it sleeps only after saying so in the word. */
     unsigned before = 0;
-    if (cvm_xchg_guarded(t, (unsigned *)p.done, (unsigned)len, &before) == 0 &&
+    if (cvm_xchg_guarded(t, (unsigned *)p.done, r < 0 ? CVM_STREAM_DROPPED : (unsigned)len,
+                         &before) == 0 &&
         before == CVM_STREAM_WAITING)
         futex_wake_all((void *)p.done);
-    return (long)len;
+    return r < 0 ? r : (long)len;
 }

@@ -30,7 +30,8 @@ long cvm_thread_join(long tid, long *value);
 long cvm_sleep_ns(long ns);
 
 /* Waits until the stream buffer whose done word this is has its message (hostcall 413) and
- * returns the message length; or the futex_wait error (timeout: a struct timespec, or NULL). */
+ * returns the message length; -EFAULT if the monitor dropped the buffer, which it could not
+ * write; or the futex_wait error (timeout: a struct timespec, or NULL). */
 long cvm_stream_wait(unsigned *done, const void *timeout);
 
 /* Formatted output to the cVM's standard output: %d %i %u %x %X %p %s %c %% with the l and

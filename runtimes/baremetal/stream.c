@@ -6,6 +6,8 @@ long cvm_stream_wait(unsigned *done, const void *timeout)
 {
     for (;;) {
         unsigned n = __atomic_load_n(done, __ATOMIC_ACQUIRE);
+        if (n == CVM_STREAM_DROPPED)
+            return -14; /* EFAULT: the monitor could not write the buffer */
         if (n != 0 && n != CVM_STREAM_WAITING)
             return n;
         /* Tell the monitor a sleeper is here before sleeping: it wakes only those. */

@@ -212,6 +212,9 @@ CVM_EXPORT long syscall_handler(long nr, long a0, long a1, long a2, long a3, lon
         return cvm_hc(EXIT, 1);
     if (st != READY)
         return -ENOSYS;
+    long r;
+    if (libos_cap_syscall(nr, a, &r))
+        return r;
     switch (nr) {
 #define LIBOS_DISPATCH(number, name)                                                               \
     case number: return libos_sys_##name(a);
@@ -219,7 +222,7 @@ CVM_EXPORT long syscall_handler(long nr, long a0, long a1, long a2, long a3, lon
 #undef LIBOS_DISPATCH
     default: break;
     }
-    long r = libos_lock();
+    r = libos_lock();
     if (r < 0)
         return r;
     r = ramfs_syscall(libos.fs, nr, a);
@@ -263,6 +266,8 @@ static long load_rootfs(void)
         .console_write = env_console_write,
         .console_read = env_console_read,
         .user_ok = env_user_ok,
+        .cap_devices = true,
+        .cap_close = libos_cap_close,
         .ctx = &libos.mm,
     };
     long size = cvm_hc(ROOTFS_SIZE);

@@ -25,7 +25,8 @@
 #define ETIMEDOUT 110
 
 #define LIBOS_PAGE 4096u
-#define LIBOS_WAIT_SLEEP 1 /* hostcall 954: sleep rather than wait on a futex */
+#define LIBOS_WAIT_SLEEP 1   /* hostcall 954: sleep rather than wait on a futex */
+#define LIBOS_WAIT_RESTART 2 /* hostcall 954: a futex wait that serves the syscall again */
 
 /* A struct timespec of the application (and of hostcalls 200, 407, 801). */
 struct libos_timespec {
@@ -100,6 +101,15 @@ long libos_copy_out(uintptr_t dst, const void *src, size_t n);
 #define LIBOS_DECLARE_SYSCALL(nr, name) long libos_sys_##name(const long a[6]);
 LIBOS_SYSCALLS(LIBOS_DECLARE_SYSCALL)
 #undef LIBOS_DECLARE_SYSCALL
+
+/* The /cap devices (sys-cap.c, specs/libos.md §8). libos_cap_syscall serves read, write, lseek,
+ * ioctl, pread64, pwrite64, readv and writev on a /cap descriptor: true and *ret; false for
+ * anything else. libos_cap_unmapping, under the lock right before munmap (11)
+ * or brk (12) with their arguments, withdraws what is published on the pages they will free.
+ * libos_cap_close is the ramfs's cap_close. */
+bool libos_cap_syscall(long nr, const long a[6], long *ret);
+void libos_cap_unmapping(long nr, const long a[6]);
+void libos_cap_close(void *ctx, void *priv);
 
 /* Time helpers shared by the sleeps and futex (sys-misc.c). */
 bool libos_timespec_valid(const struct libos_timespec *ts);

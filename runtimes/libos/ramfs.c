@@ -130,7 +130,8 @@ size_t strnlen(const char *s, size_t max);
 
 /* What a character device node does. DEV_FD0..2 (/dev/stdin, stdout, stderr) are never open
  * themselves: opening one opens again what descriptor 0, 1 or 2 holds. CON_* are the console
- * streams behind descriptors 0, 1 and 2 at start; no folder names them. */
+ * streams behind descriptors 0, 1 and 2 at start; no folder names them. DEV_CAP_* are the /cap
+ * devices, whose calls the LibOS serves (ramfs_cap_fd). */
 enum dev_kind {
     DEV_NONE,
     DEV_NULL,
@@ -143,6 +144,12 @@ enum dev_kind {
     CON_IN,
     CON_OUT,
     CON_ERR,
+    DEV_CAP_CF1,
+    DEV_CAP_CF2,
+    DEV_CAP_CH1,
+    DEV_CAP_CH2,
+    DEV_CAP_CH3,
+    DEV_CAP_CH4,
 };
 
 struct rdirent;
@@ -189,6 +196,7 @@ struct rfile {
     int64_t off;
     uint32_t flags; /* access mode, O_APPEND, O_NONBLOCK */
     uint32_t refs;  /* descriptors that hold it */
+    void *priv;     /* /cap devices: the LibOS's state (ramfs_cap_fd), given to env.cap_close */
 };
 
 struct rfd {
@@ -654,6 +662,8 @@ static void fd_close(struct ramfs *fs, long fd)
     fs->fds[fd] = (struct rfd){0};
     if (--f->refs)
         return;
+    if (f->priv && fs->env.cap_close)
+        fs->env.cap_close(fs->env.ctx, f->priv);
     struct rnode *n = f->node;
     fs_release(fs, f, sizeof(*f));
     n->refs--;
@@ -1031,6 +1041,12 @@ static void fill_stat(const struct rnode *n, struct ramfs_stat *st)
     case DEV_ZERO: st->st_rdev = 1 << 8 | 5; break;
     case DEV_RANDOM: st->st_rdev = 1 << 8 | 8; break;
     case DEV_URANDOM: st->st_rdev = 1 << 8 | 9; break;
+    case DEV_CAP_CF1:
+    case DEV_CAP_CF2: st->st_rdev = 240 << 8 | (n->dev - DEV_CAP_CF1 + 1); break;
+    case DEV_CAP_CH1:
+    case DEV_CAP_CH2:
+    case DEV_CAP_CH3:
+    case DEV_CAP_CH4: st->st_rdev = 241 << 8 | (n->dev - DEV_CAP_CH1 + 1); break;
     case DEV_NONE: break;
     default: st->st_rdev = 5 << 8 | 1; break; /* the console */
     }
@@ -1538,6 +1554,24 @@ static long sys_getdents64(struct ramfs *fs, const long a[6])
     return (long)used;
 }
 
+long ramfs_cap_fd(struct ramfs *fs, long fd, struct ramfs_cap *ret)
+{
+    struct rfile *f = fd_file(fs, fd);
+    if (!f)
+        return -EBADF;
+    uint8_t dev = f->node->dev;
+    if (dev < DEV_CAP_CF1 || dev > DEV_CAP_CH4)
+        return 0;
+    uint32_t acc = f->flags & O_ACCMODE;
+    *ret = (struct ramfs_cap){
+        .kind = dev <= DEV_CAP_CF2 ? RAMFS_CAP_CF : RAMFS_CAP_CH,
+        .priv = &f->priv,
+        .read = acc != O_WRONLY,
+        .write = acc != O_RDONLY,
+    };
+    return 1;
+}
+
 /* mmap's copy of a file: LibOS memory, so no user_ok and no RAMFS_IO_MAX cut. */
 long ramfs_pread_fd(struct ramfs *fs, int fd, void *buf, size_t n, uint64_t off)
 {
@@ -1764,25 +1798,41 @@ static const struct builtin_dev {
     {"stderr", DEV_FD2, 0620},
 };
 
+static const struct builtin_dev cap_devs[] = {
+    {"cf1", DEV_CAP_CF1, 0666}, {"cf2", DEV_CAP_CF2, 0666}, {"ch1", DEV_CAP_CH1, 0666},
+    {"ch2", DEV_CAP_CH2, 0666}, {"ch3", DEV_CAP_CH3, 0666}, {"ch4", DEV_CAP_CH4, 0666},
+};
+
+/* The devices of table b (n of them) in a new folder name of the root. */
+static long make_devs(struct ramfs *fs, const char *name, const struct builtin_dev *b, size_t n)
+{
+    struct rnode *dir;
+    if (node_create(fs, fs->root, name, strnlen(name, 8), S_IFDIR | 0755, &dir) < 0)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        struct rnode *d;
+        if (node_create(fs, dir, b[i].name, strnlen(b[i].name, sizeof(b[i].name)),
+                        S_IFCHR | b[i].perm, &d) < 0)
+            return -ENOMEM;
+        d->dev = b[i].dev;
+    }
+    return 0;
+}
+
 static long make_builtin(struct ramfs *fs)
 {
-    struct rnode *root = node_new(fs, S_IFDIR | 0755), *dev;
+    struct rnode *root = node_new(fs, S_IFDIR | 0755);
     if (!root)
         return -ENOMEM;
     fs->root = root;
     root->parent = root;
     fs->cwd = root;
     root->refs++;
-    if (node_create(fs, root, "dev", 3, S_IFDIR | 0755, &dev) < 0)
+    if (make_devs(fs, "dev", builtin_devs, sizeof(builtin_devs) / sizeof(builtin_devs[0])) < 0)
         return -ENOMEM;
-    for (size_t i = 0; i < sizeof(builtin_devs) / sizeof(builtin_devs[0]); i++) {
-        const struct builtin_dev *b = &builtin_devs[i];
-        struct rnode *n;
-        if (node_create(fs, dev, b->name, strnlen(b->name, sizeof(b->name)), S_IFCHR | b->perm,
-                        &n) < 0)
-            return -ENOMEM;
-        n->dev = b->dev;
-    }
+    if (fs->env.cap_devices &&
+        make_devs(fs, "cap", cap_devs, sizeof(cap_devs) / sizeof(cap_devs[0])) < 0)
+        return -ENOMEM;
     for (int i = 0; i < 3; i++) {
         struct rnode *n = node_new(fs, S_IFCHR | 0620);
         if (!n)

@@ -10,6 +10,7 @@
 /* Limits. Going over one is an error, never a truncation, except where said. */
 #define RAMFS_FILES_MAX 65536      /* nodes alive at once: files, folders, symlinks, devices */
 #define RAMFS_NODES_BUILTIN 12     /* of those, ramfs_new's own: /, /dev, 7 devices, 3 consoles */
+#define RAMFS_NODES_CAP 7          /* and with env->cap_devices: /cap and its 6 devices */
 #define RAMFS_FILE_MAX (64u << 20) /* bytes in a regular file (-EFBIG; archive: -EINVAL) */
 #define RAMFS_FDS_MAX 256          /* descriptors 0..RAMFS_FDS_MAX-1 (-EMFILE, -EBADF) */
 #define RAMFS_PATH_MAX 4096        /* bytes in a path argument, its NUL included (-ENAMETOOLONG) */
@@ -22,7 +23,10 @@
 #define RAMFS_UMASK 022            /* applied to the mode of created files and folders */
 
 /* What the LibOS provides. alloc, free and user_ok are required; a missing random, console_write
- * or console_read makes the device that needs it fail with -EIO. */
+ * or console_read makes the device that needs it fail with -EIO. With cap_devices, ramfs_new
+ * also makes /cap/cf1, /cap/cf2 and /cap/ch1../cap/ch4, whose calls the LibOS serves itself
+ * (ramfs_cap_fd); cap_close, if set, is called with an open description's private word (when
+ * not NULL) as its last descriptor closes. */
 struct ramfs_env {
     void *(*alloc)(void *ctx, size_t n); /* zeroed memory, NULL when out */
     void (*free)(void *ctx, void *p, size_t n);
@@ -30,6 +34,8 @@ struct ramfs_env {
     long (*console_write)(void *ctx, int fd, const void *buf, size_t n); /* fd 1 or 2 */
     long (*console_read)(void *ctx, void *buf, size_t n);                /* stdin: 0 at EOF */
     bool (*user_ok)(void *ctx, const void *p, size_t n, bool write);     /* app pointer valid? */
+    bool cap_devices;
+    void (*cap_close)(void *ctx, void *priv);
     void *ctx;
 };
 
@@ -91,5 +97,18 @@ long ramfs_syscall(struct ramfs *fs, long nr, const long a[6]);
  * reading), -ENODEV (neither a regular file nor /dev/zero). n == 0 checks fd only. Same
  * serialisation as ramfs_syscall. */
 long ramfs_pread_fd(struct ramfs *fs, int fd, void *buf, size_t n, uint64_t off);
+
+/* An open /cap device (specs/libos.md §8). Reading or writing one through ramfs_syscall fails
+ * with -EIO, an ioctl with -ENOTTY, an lseek gives 0: its caller serves those calls. */
+enum ramfs_cap_kind { RAMFS_CAP_CF = 1, RAMFS_CAP_CH = 2 };
+struct ramfs_cap {
+    enum ramfs_cap_kind kind;
+    void **priv;      /* the open description's private word (NULL when opened) */
+    bool read, write; /* opened for reading, for writing */
+};
+
+/* 1 and *ret when fd is open on a /cap device, 0 when it is open on anything else, -EBADF.
+ * *ret->priv is valid until the caller lets go of the fs. */
+long ramfs_cap_fd(struct ramfs *fs, long fd, struct ramfs_cap *ret);
 
 #endif

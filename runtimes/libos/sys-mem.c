@@ -6,6 +6,7 @@ long libos_sys_brk(const long a[6])
     long r = libos_lock();
     if (r < 0)
         return r;
+    libos_cap_unmapping(12, a); /* under the same hold as the pages it frees */
     r = mm_brk(&libos.mm, (uintptr_t)a[0]);
     libos_unlock();
     return r;
@@ -27,6 +28,7 @@ long libos_sys_munmap(const long a[6])
     long r = libos_lock();
     if (r < 0)
         return r;
+    libos_cap_unmapping(11, a);
     r = mm_munmap(&libos.mm, (uintptr_t)a[0], (size_t)a[1]);
     libos_unlock();
     return r;

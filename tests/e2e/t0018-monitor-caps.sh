@@ -267,6 +267,7 @@ write from another cVM's window: -14
 post to another cVM's stream: -17
 advertise another cVM's stream name: -17
 owner: fragile's second buffer got: 7 'second\0'
+owner: wait for fragile's dropped first buffer: -14
 owner: revoke shared: 0
 owner: revoke fn: 0
 read after revocation: -13

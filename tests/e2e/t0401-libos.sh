@@ -76,7 +76,7 @@ stat /etc: dir 0755 size 4096 nlink 2 uid 0 gid 0 mtime 0
 access /bin/tool X_OK: 0
 access /etc/data X_OK: -EACCES
 access /etc/data R_OK|W_OK: 0
-getdents64 /: ./d ../d dev/d bin/d etc/d tmp/d
+getdents64 /: ./d ../d dev/d cap/d bin/d etc/d tmp/d
 getdents64 /etc: ./d ../d abs/l big/f chain/l dangling/l data/f dirlink/l link/l loop/l
 stat /etc/link: reg 0644 size 12 nlink 1 uid 0 gid 0 mtime 0
 lstat /etc/link: lnk 0777 size 4 nlink 1 uid 0 gid 0 mtime 0
@@ -603,10 +603,10 @@ sed -i 's/size: 0x8000000/size: 0x4000/' "$TMP/heap4.yaml"
 expect "a heap of four pages (no room for the rootfs)" 1 "libos: error: cannot load the root file system: Cannot allocate memory (-12)
 " "" -- monitor "$TMP/heap4.yaml"
 
-# No rootfs is an empty root, but for /dev.
+# No rootfs is an empty root, but for /dev and /cap.
 libos_yaml "$TMP/norootfs.yaml" "libostest ls / /dev /tmp"
 sed -i '/^rootfs:/d' "$TMP/norootfs.yaml"
-expect "no rootfs: an empty root and /dev" 0 "/: ./d ../d dev/d
+expect "no rootfs: an empty root, /dev and /cap" 0 "/: ./d ../d dev/d cap/d
 /dev: ./d ../d null/c zero/c random/c urandom/c stdin/c stdout/c stderr/c
 /tmp: -ENOENT
 " "" -- monitor "$TMP/norootfs.yaml"

@@ -675,6 +675,7 @@ static int bad_owner(void)
     long peer = probe_or_fail("bad-prober");
     n = cvm_stream_wait(&fdone[1], NULL);
     printf("owner: fragile's second buffer got: %ld '%s'\n", n, quote(fbuf, (unsigned long)n));
+    show("owner: wait for fragile's dropped first buffer", cvm_stream_wait(&fdone[0], NULL));
     show("owner: revoke shared", revoke(sh));
     show("owner: revoke fn", revoke(fn));
     chan_post(&ctl);

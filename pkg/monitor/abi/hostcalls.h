@@ -107,6 +107,8 @@ struct cvm_hc_cap {
  * value, so that a delivery wakes it and a delivery to a receiver that is not asleep costs no
  * wake-up. */
 #define CVM_STREAM_WAITING 0xffffffffu
+/* ...and once the monitor has dropped the buffer because a page of it could not be written. */
+#define CVM_STREAM_DROPPED 0xfffffffeu
 #define CVM_STREAM_MSG_MAX (1UL << 30) /* bytes of one message and of one posted buffer */
 
 /* A memory region handed to a guest by 700. */
