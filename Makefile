@@ -202,12 +202,15 @@ BENCH_BIN := $(BUILD)/bench/bench-monitor
 $(BENCH_BIN): $(BUILD)/obj/bench/bench-monitor.c.o $(LIBCVM)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -ldl
-bench: all $(TEST_RT) $(BENCH_BIN) libos-bench
+# Cross-cVM streams against a pipe and a unix socket (bench/stream).
+-include bench/stream/stream.mk
+bench: all $(TEST_RT) $(BENCH_BIN) libos-bench stream-bench
 	$(BENCH_BIN) $(BUILD)
 	bench/bench-image.sh $(BUILD)
 	bench/bench-registry.sh $(BUILD)
 	bench/bench-run.sh $(BUILD)
 	bench/bench-libos.sh $(BUILD)
+	bench/bench-stream.sh $(BUILD)
 
 fuzz: deps
 	$(MAKE) BUILD=build/fuzz CC=clang SANITIZE=fuzzer-no-link,address,undefined \
