@@ -15,8 +15,13 @@
 void cvm_caps_init(struct cvm_caps *c)
 {
     pthread_mutex_init(&c->lock, NULL);
+    /* A revocation must not wait behind an endless overlap of copies. */
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
     for (size_t i = 0; i < CVM_MAX_CAPS; i++)
-        pthread_rwlock_init(&c->caps[i].lock, NULL);
+        pthread_rwlock_init(&c->caps[i].lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
 }
 
 void cvm_caps_destroy(struct cvm_caps *c)

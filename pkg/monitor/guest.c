@@ -141,3 +141,23 @@ long cvm_xchg_guarded(struct cvm_thread *t, unsigned *word, unsigned value, unsi
         *old = was;
     return 0;
 }
+
+long cvm_touch_guarded(struct cvm_thread *t, unsigned *word)
+{
+    if (sigsetjmp(t->guard_jmp, 0)) {
+        guard_landed(t, NULL);
+        return -EFAULT;
+    }
+    t->guard_active = true;
+    /* A write access that changes nothing; in assembly, as a compiler may turn an atomic or
+     * with 0 into a load, which a read-only page allows. */
+#if defined(__x86_64__)
+    __asm__ volatile("lock orl $0, %0" : "+m"(*word)::"memory");
+#else
+    unsigned v = __atomic_load_n(word, __ATOMIC_RELAXED);
+    while (!__atomic_compare_exchange_n(word, &v, v, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
+#endif
+    t->guard_active = false;
+    return 0;
+}

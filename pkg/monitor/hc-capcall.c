@@ -9,6 +9,23 @@
 #include "hostcalls-impl.h"
 #include "internal.h"
 
+#define NESTED_STACK_MIN (32UL << 10) /* a signal frame and the fault handler's frames */
+#define NESTED_STACK_GAP 1024UL       /* the guest call's own frames, below this function's */
+
+/* Registers the part of the current signal stack below the caller's frames as the signal
+ * stack, keeping the old one in *outer; false if too little of it is left. */
+static __attribute__((noinline)) bool nest_signal_stack(stack_t *outer, uintptr_t elsewhere)
+{
+    if (sigaltstack(NULL, outer) < 0)
+        return false;
+    uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+    uintptr_t lo = (uintptr_t)outer->ss_sp, top = (sp - NESTED_STACK_GAP) & ~(uintptr_t)63;
+    if (sp < lo + NESTED_STACK_MIN + NESTED_STACK_GAP || sp >= lo + outer->ss_size)
+        return false;
+    stack_t inner = {.ss_sp = outer->ss_sp, .ss_size = top - lo};
+    return cvm_arch_sigaltstack_from(&inner, elsewhere) == 0;
+}
+
 long cvm_hc_cap_call(struct cvm_thread *t, const long a[6])
 {
     long r;
@@ -35,6 +52,16 @@ long cvm_hc_cap_call(struct cvm_thread *t, const long a[6])
                                    .n_borrowed = t->n_borrowed,
                                    .mon_sp = t->mon_sp};
     struct cvm_call_frame *volatile f = &frame;
+    /* Serving a trapped syscall, the thread runs on its signal stack, where the SIGSYS frame
+     * lives: a fault in the callee, whose stack is elsewhere, would be delivered at the top of
+     * that stack, over the frames this call returns to. The signal stack shrinks to below them
+     * for the call. */
+    stack_t outer_stack;
+    bool nested = t->trap != NULL;
+    if (nested && !nest_signal_stack(&outer_stack, cvm_slot_top(callee, slot))) {
+        cvm_slot_release(callee, slot);
+        return -ELOOP;
+    }
     t->borrowed[t->n_borrowed].vm = callee;
     t->borrowed[t->n_borrowed].slot = slot;
     t->n_borrowed++;
@@ -55,6 +82,8 @@ long cvm_hc_cap_call(struct cvm_thread *t, const long a[6])
         t->mon_sp = f->mon_sp;
         r = -ECANCELED;
     }
+    if (nested)
+        sigaltstack(&outer_stack, NULL); /* made from above the inner stack: allowed */
     t->call_frame = f->outer;
     t->cur = f->caller;
     /* Ours, and those of callbacks the fault cut short. */

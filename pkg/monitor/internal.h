@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -33,6 +34,16 @@
 #define CVM_MAX_ROOTFS (4ULL << 30)     /* root.cpio bytes, as specs/image-format.md §4 allows */
 #define CVM_MAX_VMS 64
 #define CVM_GETRANDOM_MAX (1UL << 20) /* bytes of one getrandom hostcall */
+
+/* One step of a bounded spin: tells the CPU (and a hypervisor) that this is a wait loop. */
+static inline void cvm_cpu_relax(void)
+{
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
 
 static inline uint64_t cvm_page_up(uint64_t v)
 {
@@ -164,6 +175,7 @@ struct cvm_vm {
     struct cvm_thread *threads[CVM_MAX_THREADS]; /* by tid - 1, under dep->lock */
     unsigned n_threads;
     atomic_bool exiting; /* its main thread ended: stop the others */
+    bool names_revoked;  /* under dep->lock: its names went with its end (run.c) */
     struct cvm_vm_result result;
     pthread_mutex_t grant_lock; /* writers only: readers scan the first n_grants entries */
     struct cvm_region grants[CVM_MAX_GRANTS];
@@ -269,6 +281,8 @@ long cvm_copy_guarded(struct cvm_thread *t, void *dst, const void *src, size_t l
 /* Atomically stores value in a checked guest word and gives its old value in *old unless
  * NULL; -EFAULT if the word's page cannot be written. */
 long cvm_xchg_guarded(struct cvm_thread *t, unsigned *word, unsigned value, unsigned *old);
+/* -EFAULT unless the checked guest word's page may be written; the word is left as it is. */
+long cvm_touch_guarded(struct cvm_thread *t, unsigned *word);
 
 /* hc-rootfs.c: the deployment keeps its own copy of the archive, so the caller's bytes are
  * not needed once it is created. data NULL: no rootfs. */
@@ -321,6 +335,7 @@ extern const char cvm_arch_hostcall_entry_end[];
 void cvm_arch_signal_entry(int sig, void *info, void *ucontext);
 void cvm_arch_sigreturn(void);
 extern const char cvm_arch_sud_exempt[], cvm_arch_sud_exempt_end[];
+long cvm_arch_sigaltstack_from(const stack_t *ss, uintptr_t sp);
 _Noreturn void cvm_arch_linux_enter(const unsigned long regs[17], uintptr_t fs,
                                     volatile unsigned char *selector);
 

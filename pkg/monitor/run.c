@@ -99,10 +99,34 @@ static void thread_finished_locked(struct cvm_thread *t)
         atomic_store(&vm->exiting, true);
         break;
     }
-    /* A cVM that ends takes back what it shared: waiting senders and callers learn it now. */
-    if (atomic_load(&vm->exiting))
-        cvm_caps_owner_ended(&d->caps, vm);
     pthread_cond_broadcast(&d->cond);
+}
+
+/* Under dep->lock: vm has ended as the owner of names: it is ending and so has every cVM it
+ * serves as callback_out, since a LibOS whose main thread returned serves its program, and
+ * publishes for it, until the program ends. */
+static bool owner_gone_locked(const struct cvm_vm *vm, int depth)
+{
+    if (!atomic_load(&vm->exiting) || depth > CVM_MAX_NEST)
+        return false;
+    const struct cvm_deployment *d = vm->dep;
+    for (size_t i = 0; i < d->n_vms; i++)
+        if (d->vms[i].callback_out == vm && !owner_gone_locked(&d->vms[i], depth + 1))
+            return false;
+    return true;
+}
+
+/* Under dep->lock, once a thread of vm has ended: vm and the servers of its callback chain
+ * whose names go now, each once; their number. */
+static size_t names_to_revoke_locked(struct cvm_vm *vm, struct cvm_vm *gone[CVM_MAX_NEST + 1])
+{
+    size_t n = 0;
+    for (struct cvm_vm *v = vm; v && n <= CVM_MAX_NEST; v = v->callback_out)
+        if (!v->names_revoked && owner_gone_locked(v, 0)) {
+            v->names_revoked = true;
+            gone[n++] = v;
+        }
+    return n;
 }
 
 void cvm_vm_end(struct cvm_vm *vm, int status)
@@ -115,9 +139,12 @@ void cvm_vm_end(struct cvm_vm *vm, int status)
     }
     /* Its threads get the stop signal from the thread that waits for the deployment. */
     atomic_store(&vm->exiting, true);
-    cvm_caps_owner_ended(&d->caps, vm);
+    struct cvm_vm *gone[CVM_MAX_NEST + 1];
+    size_t n_gone = names_to_revoke_locked(vm, gone);
     pthread_cond_broadcast(&d->cond);
     pthread_mutex_unlock(&d->lock);
+    for (size_t i = 0; i < n_gone; i++)
+        cvm_caps_owner_ended(&d->caps, gone[i]);
 }
 
 /* Runs the thread's guest code until it ends, one way or another. */
@@ -144,8 +171,8 @@ static void thread_run(struct cvm_thread *t)
     t->cur = t->home;
     if (t->linux_abi)
         cvm_linux_thread_end();
-    ss = (stack_t){.ss_flags = SS_DISABLE};
-    sigaltstack(&ss, NULL);
+    /* The signal stack stays: the clear-child-tid write (thread_main) is a guarded copy, whose
+     * fault handler finds the thread through it. */
 }
 
 static void *thread_main(void *arg)
@@ -156,18 +183,30 @@ static void *thread_main(void *arg)
      * on a Linux thread compares %fs with it. */
     __asm__ volatile("movq %%fs:0, %0" : "=r"(t->host_fs));
     /* %gs finds the thread whatever %fs holds (cvm_thread_self). */
-    if (syscall(SYS_arch_prctl, ARCH_SET_GS, t) == 0) {
+    bool ran = syscall(SYS_arch_prctl, ARCH_SET_GS, t) == 0;
+    if (ran) {
         thread_run(t);
     } else {
         t->end = CVM_END_FAULT;
         t->fault_signal = SIGSYS;
         t->fault_vm = t->home;
     }
-    pthread_mutex_lock(&t->dep->lock);
+    struct cvm_deployment *d = t->dep;
+    struct cvm_vm *gone[CVM_MAX_NEST + 1];
+    pthread_mutex_lock(&d->lock);
     thread_finished_locked(t);
-    if (t->linux_abi)
+    if (ran && t->linux_abi)
         cvm_linux_thread_clear_tid_locked(t);
-    pthread_mutex_unlock(&t->dep->lock);
+    size_t n_gone = names_to_revoke_locked(t->home, gone);
+    pthread_mutex_unlock(&d->lock);
+    /* Out of the deployment's lock: revoking waits for copies in progress. Waiting senders and
+     * callers learn it now. */
+    for (size_t i = 0; i < n_gone; i++)
+        cvm_caps_owner_ended(&d->caps, gone[i]);
+    if (ran) {
+        stack_t ss = {.ss_flags = SS_DISABLE};
+        sigaltstack(&ss, NULL);
+    }
     return NULL;
 }
 

@@ -288,4 +288,58 @@ probe an unknown name still: -2
 probe a declared CAP_File: -28
 post to a new stream: -28
 " "" -- monitor "$TMP/handles.yaml"
+# The order of the checks of stream_post and of a send; a post that fails leaves no stream.
+cat >"$TMP/order.yaml" <<'YAML'
+cVMs:
+  - {name: one, runtime: libcaps.so, args: caps check-order,
+     isolation: {base: 0x10000000, size: 0x10000000}}
+YAML
+expect "stream_post and send check in the documented order; a failed post publishes nothing" 0 \
+    "post 'leak' with the done word in the boot block: -14
+probe 'leak' afterwards: -2
+post with the done word inside the buffer: -22
+post a 4-byte buffer: handle
+send 8 bytes from outside the window (-EMSGSIZE first): -90
+revoke: 0
+send 2 bytes from outside the window (-EACCES first): -13
+send 0 bytes after revocation: -13
+send at offset 1 after revocation: -13
+" "" -- monitor "$TMP/order.yaml"
+
+pair "$TMP/big.yaml" owner big-owner readers big-readers
+expect "an owner's end revokes while four threads copy from it without pause" 0 \
+    "owner: advertise 64 MiB: handle
+owner: ends
+reader 0: last read -13
+reader 1: last read -13
+reader 2: last read -13
+reader 3: last read -13
+" "" -- "$CVMCTL" monitor -q --timeout 20 -y "$TMP/big.yaml"
+
+# CAP_Calls made by a syscall server while it serves a Linux program's trapped syscall: the
+# server then runs on its signal stack, and the callee's fault must not land on the frames it
+# returns to. The program also leaves a clear-child-tid address on a read-only page, which the
+# monitor cannot write when the thread ends.
+cp "$RT/liblinuxserv.so" "$BUILD/tests/linux/trapcaps" "$TMP/"
+cat >"$TMP/trapcaps.yaml" <<'YAML'
+cVMs:
+  - {name: callee, runtime: libcaps.so, args: caps trap-callee, wait: 1,
+     isolation: {base: 0x30000000, size: 0x10000000}}
+  - {name: serv, runtime: liblinuxserv.so, callback_in: app, wait: -1,
+     isolation: {base: 0x20000000, size: 0x10000000}}
+  - {name: app, runtime: trapcaps, abi: linux, args: trapcaps, callback_out: serv,
+     isolation: {base: 0x10000000, size: 0x10000000}}
+YAML
+expect "a CAP_Call from a server serving a trapped syscall: a fault fails the call only" 0 \
+    "callee: advertise add: handle
+callee: advertise crash: handle
+crash: writing to NULL
+CAP_Call of crash while the syscall is served: -125
+add: in cVM 1 ('callee'), local variable in its window: 1, args 1 2 3 4
+CAP_Call of add after it: 1234
+CAP_Call of an unknown name: -2
+clear-child-tid on a read-only word, then the end
+callee: ends
+" "" -- monitor "$TMP/trapcaps.yaml"
+
 finish

@@ -323,6 +323,80 @@ static int call_callee(void)
     return 0;
 }
 
+/* The callee of CAP_Calls a syscall server makes while it serves a Linux program's trapped
+ * syscall (tests/runtimes/linuxserv.c, tests/linux/trapcaps.c); ends on the message 'done'. */
+static int trap_callee(void)
+{
+    static struct chan ctl = {.name = "trap-callee"};
+    show_handle("callee: advertise add", advertise(cap_add, 0, "add", 4));
+    show_handle("callee: advertise crash", advertise(cap_crash, 0, "crash", 4));
+    chan_post(&ctl);
+    expect_msg(chan_wait(&ctl), "done");
+    printf("callee: ends\n");
+    return 0;
+}
+
+/* The order of the checks of stream_post and of a send (hostcall-abi §8), and what a failed
+ * post leaves: nothing. */
+static int check_order(void)
+{
+    static char small[4], buf[16];
+    static unsigned done;
+    const struct cvm_boot *b = boot();
+    show("post 'leak' with the done word in the boot block",
+         post("leak", buf, sizeof(buf), (unsigned *)b));
+    show("probe 'leak' afterwards", probe("leak"));
+    show("post with the done word inside the buffer",
+         post("inside", buf, sizeof(buf), (unsigned *)(buf + 4)));
+    long h = post("ord", small, sizeof(small), &done);
+    show_handle("post a 4-byte buffer", h);
+    show("send 8 bytes from outside the window (-EMSGSIZE first)",
+         cap_write(h, (const void *)0x1000, 8, 0));
+    show("revoke", revoke(h));
+    show("send 2 bytes from outside the window (-EACCES first)",
+         cap_write(h, (const void *)0x1000, 2, 0));
+    show("send 0 bytes after revocation", cap_write(h, "x", 0, 0));
+    show("send at offset 1 after revocation", cap_write(h, "x", 1, 1));
+    return 0;
+}
+
+/* A revocation while copies overlap without pause: the owner of 64 MiB ends after two seconds
+ * while four threads of another cVM read 16 MiB of it in a loop; the owner's end must revoke
+ * (the readers' next read fails) instead of waiting behind them for ever. */
+static int big_owner(void)
+{
+    long h = advertise((void *)boot()->heap_base, 64UL << 20, "big", 1);
+    show_handle("owner: advertise 64 MiB", h);
+    cvm_sleep_ns(2000000000L);
+    printf("owner: ends\n");
+    return 0;
+}
+
+static long big_handle;
+
+static long big_reader(void *arg)
+{
+    char *buf = (char *)(boot()->heap_base + (unsigned long)arg * (16UL << 20));
+    long r;
+    while ((r = cvm_hc(CAP_READ, big_handle, buf, 16UL << 20, 0)) > 0)
+        ;
+    return r;
+}
+
+static int big_readers(void)
+{
+    big_handle = probe_or_fail("big");
+    long tids[4];
+    for (long i = 0; i < 4; i++)
+        tids[i] = cvm_thread_create(big_reader, (void *)i);
+    for (long i = 0; i < 4; i++) {
+        long v = 0;
+        cvm_thread_join(tids[i], &v);
+        printf("reader %ld: last read %ld\n", i, v);
+    }
+    return 0;
+}
+
 static int call_caller(void)
 {
     static struct chan ctl = {.name = "caller"};
@@ -786,6 +860,14 @@ int main(int argc, char **argv, char **envp)
         return call_callee();
     if (strcmp(role, "call-caller") == 0)
         return call_caller();
+    if (strcmp(role, "trap-callee") == 0)
+        return trap_callee();
+    if (strcmp(role, "check-order") == 0)
+        return check_order();
+    if (strcmp(role, "big-owner") == 0)
+        return big_owner();
+    if (strcmp(role, "big-readers") == 0)
+        return big_readers();
     if (strcmp(role, "stream-single") == 0)
         return stream_single();
     if (strcmp(role, "stream-recv") == 0)
@@ -804,7 +886,8 @@ int main(int argc, char **argv, char **envp)
         return bad_prober();
     if (strcmp(role, "handles") == 0)
         return handles();
-    printf("usage: caps file-owner | file-prober | call-callee | call-caller | stream-single |\n"
+    printf("usage: caps file-owner | file-prober | call-callee | call-caller | trap-callee |\n"
+           "       check-order | big-owner | big-readers | stream-single |\n"
            "       stream-recv N | stream-send N | stream-count N | stream-threads N |\n"
            "       stream-stall | bad-owner | bad-prober | handles\n");
     return 2;

@@ -13,6 +13,11 @@
 #define NR_SET_TID_ADDRESS 218
 #define NR_EXIT_GROUP 231
 #define NR_COUNT 1000 /* not Linux: returns how many syscalls this server has seen */
+/* Not Linux either: CAP_Calls of tests/runtimes/caps.c's trap-callee while the syscall is
+ * served (CALL: the function named by the string a0, with a1 as its first argument), and the
+ * message that ends that callee. */
+#define NR_CAP_CALL 1001
+#define NR_CALLEE_DONE 1002
 
 #define ENOSYS 38
 #define ENOTTY 25
@@ -43,6 +48,20 @@ int main(int argc, char **argv, char **envp)
     return r < 0; /* the rest happens in syscall_handler, once the application runs */
 }
 
+static long cap_call(const char *name, long a)
+{
+    struct cvm_hc_cap info;
+    long h = cvm_hc(CAP_PROBE, name, &info);
+    return h < 0 ? h : cvm_hc(CAP_CALL, h, a, 2, 3, 4);
+}
+
+static long callee_done(void)
+{
+    struct cvm_hc_cap info;
+    long h = cvm_hc(CAP_PROBE, "trap-callee", &info);
+    return h < 0 ? h : cvm_hc(CAP_WRITE, h, "done", 5, 0);
+}
+
 CVM_EXPORT long syscall_handler(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
 {
     (void)a3;
@@ -69,6 +88,8 @@ CVM_EXPORT long syscall_handler(long nr, long a0, long a1, long a2, long a3, lon
     case NR_EXIT: return cvm_hc(THREAD_EXIT, a0);
     case NR_EXIT_GROUP: return cvm_hc(EXIT, a0);
     case NR_COUNT: return (long)__atomic_load_n(&seen, __ATOMIC_RELAXED);
+    case NR_CAP_CALL: return cap_call((const char *)a0, a1);
+    case NR_CALLEE_DONE: return callee_done();
     default: return -ENOSYS;
     }
 }

@@ -176,4 +176,20 @@ cvm_arch_linux_enter:
     jmpq *128(%r11)
     .size cvm_arch_linux_enter, .-cvm_arch_linux_enter
 
+/* long cvm_arch_sigaltstack_from(const stack_t *ss, uintptr_t sp)
+ * sigaltstack(ss, NULL) made with %rsp = sp, outside the signal stack: Linux refuses to change
+ * the signal stack while the caller runs on it, as a handler serving a trapped syscall does.
+ * The syscall touches no memory at sp; a signal delivered on its return finds ss in place. */
+    .globl cvm_arch_sigaltstack_from
+    .type cvm_arch_sigaltstack_from, @function
+cvm_arch_sigaltstack_from:
+    movq %rsp, %r8                      /* r8 survives the syscall */
+    movq %rsi, %rsp
+    xorl %esi, %esi
+    movl $131, %eax                     /* sigaltstack */
+    syscall
+    movq %r8, %rsp
+    retq
+    .size cvm_arch_sigaltstack_from, .-cvm_arch_sigaltstack_from
+
     .section .note.GNU-stack,"",@progbits
