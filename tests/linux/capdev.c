@@ -29,28 +29,11 @@
 
 #include "../../runtimes/libos/cvm-cap.h"
 
+#include "raw-syscall.h"
+
 #define LIBOS_BASE 0x20000000UL /* never the program's memory */
 #define BAD ((void *)1)
 #define QUEUE_MAX 64 /* buffers one descriptor queues */
-
-/* ---- raw syscalls: the result as the LibOS returns it, a value or -errno --------------------- */
-
-static long sc6(long n, long a, long b, long c, long d, long e, long f)
-{
-    register long r10 __asm__("r10") = d;
-    register long r8 __asm__("r8") = e;
-    register long r9 __asm__("r9") = f;
-    long ret;
-    __asm__ volatile("syscall"
-                     : "=a"(ret)
-                     : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
-                     : "rcx", "r11", "memory");
-    return ret;
-}
-
-#define SC_(n, a, b, c, d, e, f, ...)                                                              \
-    sc6((long)(n), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
-#define SC(...) SC_(__VA_ARGS__, 0, 0, 0, 0, 0, 0, 0)
 
 static const char *errname(long e)
 {

@@ -39,6 +39,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "raw-syscall.h"
+
 /* The deployment's layout (t0401-libos.sh writes it). */
 #define APP_BASE 0x10000000UL
 #define APP_TOP 0x20000000UL
@@ -66,25 +68,6 @@
 #define FUTEX_WAIT_PRIVATE (FUTEX_WAIT | FUTEX_PRIVATE)
 #define FUTEX_WAKE_PRIVATE (FUTEX_WAKE | FUTEX_PRIVATE)
 #define ARCH_GET_FS 0x1003
-
-/* ---- raw syscalls: the result as the LibOS returns it, a value or -errno --------------------- */
-
-static long sc6(long n, long a, long b, long c, long d, long e, long f)
-{
-    register long r10 __asm__("r10") = d;
-    register long r8 __asm__("r8") = e;
-    register long r9 __asm__("r9") = f;
-    long ret;
-    __asm__ volatile("syscall"
-                     : "=a"(ret)
-                     : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
-                     : "rcx", "r11", "memory");
-    return ret;
-}
-
-#define SC_(n, a, b, c, d, e, f, ...)                                                              \
-    sc6((long)(n), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
-#define SC(...) SC_(__VA_ARGS__, 0, 0, 0, 0, 0, 0, 0)
 
 /* The errno values the LibOS returns, by name (in step with names[]). */
 static const char *errname(long e)
