@@ -107,7 +107,7 @@ static void revoke_locked(struct cvm_cap *cap)
 {
     pthread_rwlock_wrlock(&cap->lock);
     cap->live = false;
-    cap->gen++;
+    __atomic_store_n(&cap->gen, cap->gen + 1, __ATOMIC_RELEASE); /* read early by senders */
     cap->count = 0;
     atomic_fetch_add(&cap->posted, 1);
     pthread_rwlock_unlock(&cap->lock);
