@@ -59,6 +59,11 @@ static long handle_issue_locked(struct cvm_caps *c, struct cvm_cap *cap, struct 
 struct cvm_cap *cvm_cap_new_locked(struct cvm_caps *c, struct cvm_vm *vm, const char *name,
                                    enum cvm_cap_kind kind, long rights, long *err)
 {
+    /* A cVM whose names went with its end publishes no more: the revocation took c->lock
+     * after it said so, so a name made before is among those it revoked. */
+    *err = -EACCES;
+    if (vm && atomic_load(&vm->names_revoked))
+        return NULL;
     struct cvm_cap *cap = NULL;
     for (size_t i = 0; i < CVM_MAX_CAPS && !cap; i++)
         if (!c->caps[i].live)

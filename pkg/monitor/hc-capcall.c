@@ -12,15 +12,23 @@
 #define NESTED_STACK_MIN (32UL << 10) /* a signal frame and the fault handler's frames */
 #define NESTED_STACK_GAP 1024UL       /* the guest call's own frames, below this function's */
 
-/* Registers the part of the current signal stack below the caller's frames as the signal
- * stack, keeping the old one in *outer; false if too little of it is left. */
-static __attribute__((noinline)) bool nest_signal_stack(stack_t *outer, uintptr_t elsewhere)
+/* Registers the part of t's signal stack below the caller's frames, and below the part an
+ * outer call registered, as the signal stack, keeping the old one in *outer; false if too
+ * little of it is left. */
+static __attribute__((noinline)) bool nest_signal_stack(struct cvm_thread *t, stack_t *outer,
+                                                        uintptr_t elsewhere)
 {
     if (sigaltstack(NULL, outer) < 0)
         return false;
     uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
-    uintptr_t lo = (uintptr_t)outer->ss_sp, top = (sp - NESTED_STACK_GAP) & ~(uintptr_t)63;
-    if (sp < lo + NESTED_STACK_MIN + NESTED_STACK_GAP || sp >= lo + outer->ss_size)
+    uintptr_t lo = (uintptr_t)t->altstack, hi = lo + CVM_ALTSTACK_SIZE;
+    uintptr_t registered = (uintptr_t)outer->ss_sp + outer->ss_size;
+    if ((uintptr_t)outer->ss_sp != lo || sp < lo + NESTED_STACK_MIN + NESTED_STACK_GAP || sp >= hi)
+        return false;
+    uintptr_t top = (sp - NESTED_STACK_GAP) & ~(uintptr_t)63;
+    if (top > registered)
+        top = registered; /* an outer call's frames lie above that */
+    if (top < lo + NESTED_STACK_MIN)
         return false;
     stack_t inner = {.ss_sp = outer->ss_sp, .ss_size = top - lo};
     return cvm_arch_sigaltstack_from(&inner, elsewhere) == 0;
@@ -56,15 +64,16 @@ long cvm_hc_cap_call(struct cvm_thread *t, const long a[6])
      * lives: a fault in the callee, whose stack is elsewhere, would be delivered at the top of
      * that stack, over the frames this call returns to. The signal stack shrinks to below them
      * for the call. */
+    t->borrowed[t->n_borrowed].vm = callee; /* a stop from here on gives the slot back */
+    t->borrowed[t->n_borrowed].slot = slot;
+    t->n_borrowed++;
     stack_t outer_stack;
     bool nested = t->trap != NULL;
-    if (nested && !nest_signal_stack(&outer_stack, cvm_slot_top(callee, slot))) {
+    if (nested && !nest_signal_stack(t, &outer_stack, cvm_slot_top(callee, slot))) {
+        t->n_borrowed--;
         cvm_slot_release(callee, slot);
         return -ELOOP;
     }
-    t->borrowed[t->n_borrowed].vm = callee;
-    t->borrowed[t->n_borrowed].slot = slot;
-    t->n_borrowed++;
     t->cur = callee;
     t->call_frame = f;
     if (sigsetjmp(f->jmp, 0) == 0) {

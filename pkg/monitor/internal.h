@@ -174,8 +174,8 @@ struct cvm_vm {
     atomic_uint slot_waiters; /* threads waiting for a slot: futex on slots_used */
     struct cvm_thread *threads[CVM_MAX_THREADS]; /* by tid - 1, under dep->lock */
     unsigned n_threads;
-    atomic_bool exiting; /* its main thread ended: stop the others */
-    bool names_revoked;  /* under dep->lock: its names went with its end (run.c) */
+    atomic_bool exiting;       /* its main thread ended: stop the others */
+    atomic_bool names_revoked; /* its names went with its end (run.c); set under dep->lock */
     struct cvm_vm_result result;
     pthread_mutex_t grant_lock; /* writers only: readers scan the first n_grants entries */
     struct cvm_region grants[CVM_MAX_GRANTS];

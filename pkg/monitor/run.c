@@ -122,8 +122,8 @@ static size_t names_to_revoke_locked(struct cvm_vm *vm, struct cvm_vm *gone[CVM_
 {
     size_t n = 0;
     for (struct cvm_vm *v = vm; v && n <= CVM_MAX_NEST; v = v->callback_out)
-        if (!v->names_revoked && owner_gone_locked(v, 0)) {
-            v->names_revoked = true;
+        if (!atomic_load(&v->names_revoked) && owner_gone_locked(v, 0)) {
+            atomic_store(&v->names_revoked, true);
             gone[n++] = v;
         }
     return n;

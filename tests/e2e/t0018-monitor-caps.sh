@@ -333,11 +333,13 @@ YAML
 expect "a CAP_Call from a server serving a trapped syscall: a fault fails the call only" 0 \
     "callee: advertise add: handle
 callee: advertise crash: handle
+callee: advertise nest: handle
 crash: writing to NULL
 CAP_Call of crash while the syscall is served: -125
 add: in cVM 1 ('callee'), local variable in its window: 1, args 1 2 3 4
 CAP_Call of add after it: 1234
 CAP_Call of an unknown name: -2
+CAP_Call of nest, which calls itself 4 deep: 4
 clear-child-tid on a read-only word, then the end
 callee: ends
 " "" -- monitor "$TMP/trapcaps.yaml"

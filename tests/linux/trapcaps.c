@@ -24,6 +24,7 @@ int main(void)
     printf("CAP_Call of crash while the syscall is served: %ld\n", call(NR_CAP_CALL, "crash", 7));
     printf("CAP_Call of add after it: %ld\n", call(NR_CAP_CALL, "add", 1));
     printf("CAP_Call of an unknown name: %ld\n", call(NR_CAP_CALL, "nosuch", 0));
+    printf("CAP_Call of nest, which calls itself 4 deep: %ld\n", call(NR_CAP_CALL, "nest", 4));
     syscall(SYS_set_tid_address, &read_only_word);
     printf("clear-child-tid on a read-only word, then the end\n");
     return call(NR_CALLEE_DONE, "", 0) == 5 ? 0 : 1;

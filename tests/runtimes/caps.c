@@ -330,6 +330,8 @@ static int trap_callee(void)
     static struct chan ctl = {.name = "trap-callee"};
     show_handle("callee: advertise add", advertise(cap_add, 0, "add", 4));
     show_handle("callee: advertise crash", advertise(cap_crash, 0, "crash", 4));
+    nest_handle = advertise(cap_nest, 0, "nest", 4);
+    show_handle("callee: advertise nest", nest_handle);
     chan_post(&ctl);
     expect_msg(chan_wait(&ctl), "done");
     printf("callee: ends\n");
