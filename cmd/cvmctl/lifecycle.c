@@ -221,6 +221,33 @@ static int target_open(const char *id, struct target *t, struct cvm_error **err)
     return r;
 }
 
+/* An --rm monitor that has ended moves its instance's folder aside, empties it, then removes
+ * it: a read of its state may fail on the way. */
+static bool being_removed(int fd)
+{
+    struct stat folder;
+    if (fstat(fd, &folder) == 0 && folder.st_nlink == 0)
+        return true;
+    return faccessat(fd, CVM_INSTANCE_STATE, F_OK, 0) < 0 && errno == ENOENT;
+}
+
+/* cvm_instance_read, or 1 when the folder went away under it. */
+static int read_unless_removed(int fd, const char *id, struct cvm_instance_state *st,
+                               struct cvm_error **err)
+{
+    struct cvm_error *read_err = NULL;
+    int r = cvm_instance_read(fd, id, st, &read_err);
+    if (r < 0 && being_removed(fd)) {
+        cvm_error_free(read_err);
+        return 1;
+    }
+    if (err)
+        *err = read_err;
+    else
+        cvm_error_free(read_err);
+    return r;
+}
+
 static int start_instance(int fd, const char *id, struct cvm_error **err)
 {
     struct cvm_instance_state st;
@@ -249,10 +276,11 @@ static int start_instance(int fd, const char *id, struct cvm_error **err)
     /* Started: running, or already ended with the exit status it recorded, or (with --rm)
      * already removed once it ended. A monitor that died before it recorded the start reads
      * as stopped without an exit status. */
-    struct stat folder;
-    if (fstat(fd, &folder) == 0 && folder.st_nlink == 0)
+    if (being_removed(fd))
         return 0;
-    r = cvm_instance_read(fd, id, &st, err);
+    r = read_unless_removed(fd, id, &st, err);
+    if (r == 1)
+        return 0;
     if (r == 0 && st.status != CVM_INSTANCE_RUNNING &&
         !(st.status == CVM_INSTANCE_STOPPED && st.has_exit_code))
         r = cvm_error_set(err, CVM_E_SYSTEM, "instance '%s': its monitor ended before it started",
@@ -281,11 +309,12 @@ static int signal_instance(struct target *t, int sig, struct cvm_error **err)
         return cvm_error_set(err, CVM_E_SYSTEM, "instance '%s': its monitor did not stop in %d s",
                              id, STOP_WAIT_MS / 1000);
     /* With --rm the monitor may have removed the folder on its way out. */
-    struct stat sb;
-    if (fstat(t->fd, &sb) == 0 && sb.st_nlink == 0)
+    if (being_removed(t->fd))
         return 0;
     bool auto_remove = t->st.auto_remove;
-    int r = cvm_instance_read(t->fd, id, &t->st, err);
+    int r = read_unless_removed(t->fd, id, &t->st, err);
+    if (r == 1)
+        return 0;
     if (r < 0 || t->st.has_exit_code || sig != SIGKILL)
         return r;
     /* SIGKILL left the monitor no chance to record its end: what it died of is known here. */
