@@ -6,6 +6,7 @@
 # LibOS's ramfs. Prints medians of RUNS runs (default 11) of each, and the ratios.
 #   bench/bench-libos.sh [BUILD]
 set -eu
+. "$(dirname "$0")/lib.sh"
 BUILD=${1:-build}
 CVMCTL=$(realpath "$BUILD/cvmctl")
 BENCH=$(realpath "$BUILD/bench/libos/libos-bench")
@@ -49,33 +50,12 @@ s/^files: [0-9]* files of [0-9]* bytes in .*, \([0-9.]*\) ms$/\1/p')
     echo "$figure"
 }
 
-# Each mode's runs back to back after warm-up runs, in two halves, the second in reverse order
-# (ABBA: native, cVM, cVM, native), so that slow drift of the machine falls on both alike.
+# Each mode's runs interleaved, native and cVM (bench/lib.sh), after warm-up runs.
 WARMUP=2
 for mode in syscall files; do
-    : >"$TMP/$mode.native"
-    : >"$TMP/$mode.cvm"
-    for half in 0 1; do
-        order="native cvm" n=$(((RUNS + 1) / 2))
-        if [ $half = 1 ]; then order="cvm native" n=$((RUNS / 2)); fi
-        for where in $order; do
-            i=0
-            while [ $i -lt $WARMUP ]; do
-                once "$where" "$mode" >/dev/null
-                i=$((i + 1))
-            done
-            i=0
-            while [ $i -lt $n ]; do
-                once "$where" "$mode" >>"$TMP/$mode.$where"
-                i=$((i + 1))
-            done
-        done
-    done
+    abba "$mode" native cvm
 done
 
-median() {
-    sort -n "$1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
-}
 sn=$(median "$TMP/syscall.native") sc=$(median "$TMP/syscall.cvm")
 fn=$(median "$TMP/files.native") fc=$(median "$TMP/files.cvm")
 echo "libos-bench natively vs in a cVM on the LibOS ($RUNS runs each, medians)"

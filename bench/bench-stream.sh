@@ -17,6 +17,7 @@
 # the scheduler puts the two threads on one CPU or on two from run to run, and on a small VM
 # some figures (the pipe's above all) differ several-fold between the two.
 set -eu
+. "$(dirname "$0")/lib.sh"
 BUILD=${1:-build}
 CVMCTL=$(realpath "$BUILD/cvmctl")
 PEER=$(realpath "$BUILD/bench/stream/stream-peer")
@@ -103,35 +104,12 @@ once() {
     echo "$value" | awk '$1 == "tput" { printf "%.6f\n", $2 / $3 } $1 == "trip" { print $2, $3 }'
 }
 
-# Each figure's runs back to back after a warm-up run, in two halves, the second in reverse
-# order (pipe, unix, stream, stream, unix, pipe), so that slow drift of the machine falls on
-# all alike.
+# Each figure's runs interleaved, pipe, unix and stream (bench/lib.sh), after a warm-up run.
 WARMUP=1
 for figure in $FIGURES; do
-    for half in 0 1; do
-        order="pipe unix stream" n=$(((RUNS + 1) / 2))
-        if [ $half = 1 ]; then order="stream unix pipe" n=$((RUNS / 2)); fi
-        for where in $order; do
-            [ $half = 1 ] || : >"$TMP/$figure.$where"
-            i=0
-            while [ $i -lt $WARMUP ]; do
-                once "$where" "$figure" >/dev/null
-                i=$((i + 1))
-            done
-            i=0
-            while [ $i -lt $n ]; do
-                once "$where" "$figure" >>"$TMP/$figure.$where"
-                i=$((i + 1))
-            done
-        done
-    done
+    abba "$figure" pipe unix stream
 done
 
-# median FILE [COLUMN]
-median() {
-    awk -v c="${2:-1}" '{ print $c }' "$1" | sort -g |
-        awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
-}
 echo "streams between two cVMs vs a pipe and a unix socket between two threads" \
     "(${CPUS:+on CPUs $CPUS, }$RUNS runs each, medians)"
 printf '  %8s %8s %8s %10s %10s %12s %12s\n' size messages buffers "pipe GB/s" "unix GB/s" \
