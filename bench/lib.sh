@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Shared by the bench scripts: runs interleaved against drift, and medians. The caller defines
 # once PEER FIGURE (prints one result line), RUNS, WARMUP and TMP.
 
